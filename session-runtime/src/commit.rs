@@ -1,0 +1,123 @@
+//! The response phase: write what the request changed, and say what the cookie becomes.
+
+use std::time::SystemTime;
+
+use http::{HeaderValue, StatusCode};
+
+use crate::context::{Context, CookieOut};
+use crate::cookie::{removal_cookie, set_cookie};
+use crate::record::{Record, Update};
+use crate::store::StoreError;
+use crate::token::SessionKey;
+
+/// The outcome of the response phase.
+pub(crate) struct Committed {
+    /// The `Set-Cookie` value to add, if any.
+    pub(crate) cookie: Option<HeaderValue>,
+    /// A store failure while saving: the response becomes a `503`.
+    pub(crate) failed: Option<StoreError>,
+}
+
+enum Plan {
+    Nothing,
+    Create(Record),
+    Delete(SessionKey),
+    Rotate,
+    Update(SessionKey, Update),
+    Touch(SessionKey, SystemTime),
+}
+
+/// Saves the request's changes (unless the response is a server error) and computes the
+/// cookie. Untouched requests cost nothing.
+pub(crate) async fn commit(ctx: &Context, status: StatusCode) -> Committed {
+    if !matches!(ctx.was_loaded(), Some(Ok(()))) {
+        return Committed {
+            cookie: None,
+            failed: None,
+        };
+    }
+    let failed = if status.is_server_error() {
+        None
+    } else {
+        save(ctx).await.err()
+    };
+    let st = ctx.state();
+    let cookie = match st.cookie {
+        CookieOut::Keep => None,
+        CookieOut::Set => st
+            .bound
+            .as_ref()
+            .map(|b| set_cookie(&ctx.config, &b.token, ctx.max_age(b.expires_at))),
+        CookieOut::Remove => Some(removal_cookie(&ctx.config)),
+    };
+    Committed { cookie, failed }
+}
+
+fn plan(ctx: &Context) -> Result<Plan, StoreError> {
+    let st = ctx.state();
+    let Some(b) = &st.bound else {
+        if st.dirty.is_empty() || st.data.is_empty() {
+            return Ok(Plan::Nothing);
+        }
+        return Ok(Plan::Create(ctx.new_record(None, st.data.clone())?));
+    };
+    let touch_due = ctx.now >= b.last_seen + ctx.config.touch_interval;
+    Ok(if !st.dirty.is_empty() {
+        if st.data.is_empty() && st.user_id.is_none() {
+            Plan::Delete(b.key)
+        } else if st.rotate_pending && !b.fresh {
+            Plan::Rotate
+        } else {
+            Plan::Update(b.key, ctx.pending_update(&st, touch_due))
+        }
+    } else if touch_due {
+        Plan::Touch(b.key, ctx.expiry(b.absolute_expires_at))
+    } else {
+        Plan::Nothing
+    })
+}
+
+async fn save(ctx: &Context) -> Result<(), StoreError> {
+    match plan(ctx)? {
+        Plan::Nothing => {}
+        Plan::Create(record) => {
+            let (token, key, record) = ctx.create_record(record).await?;
+            ctx.bind(token, key, record, true);
+        }
+        Plan::Delete(key) => {
+            ctx.store.delete(&key).await?;
+            let mut st = ctx.state();
+            st.reset();
+            st.cookie = CookieOut::Remove;
+        }
+        Plan::Rotate => ctx.rotate().await?,
+        Plan::Update(key, update) => {
+            let exists = ctx.store.update(&key, &update).await?;
+            after_write(ctx, exists, update.expires_at);
+        }
+        Plan::Touch(key, expires_at) => {
+            let exists = ctx.store.touch(&key, ctx.now, expires_at).await?;
+            after_write(ctx, exists, Some(expires_at));
+        }
+    }
+    Ok(())
+}
+
+/// Records the outcome of an update or touch. A record that vanished meanwhile (logout,
+/// revocation, rotation or expiry elsewhere) stays gone: the request ends anonymous.
+fn after_write(ctx: &Context, exists: bool, refreshed: Option<SystemTime>) {
+    let mut st = ctx.state();
+    if !exists {
+        st.reset();
+        st.cookie = CookieOut::Remove;
+        return;
+    }
+    st.dirty.clear();
+    if let (Some(expires_at), Some(b)) = (refreshed, st.bound.as_mut()) {
+        b.last_seen = ctx.now;
+        b.expires_at = expires_at;
+        if st.cookie == CookieOut::Keep {
+            st.cookie = CookieOut::Set;
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! Session configuration, with secure defaults.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+
+/// The `SameSite` attribute of the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// Sent only on same-site requests.
+    Strict,
+    /// Sent on same-site requests and top-level cross-site navigations (the default).
+    Lax,
+    /// Sent on every request. Requires `Secure`; enables cross-site request forgery unless
+    /// you check CSRF tokens.
+    None,
+}
+
+/// Why a [`SessionConfig`] was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `SameSite=None` needs `Secure`: browsers drop such cookies, and sending a session
+    /// cookie cross-site over plain HTTP would expose it.
+    #[error(
+        "`SameSite=None` requires the `Secure` attribute; do not combine it with `insecure_allow_http()`"
+    )]
+    SameSiteNoneWithoutSecure,
+    /// The `__Host-` prefix requires `Secure`, `Path=/` and no `Domain`.
+    #[error("the `__Host-` cookie prefix requires `Secure`, `Path=/` and no `Domain`: {0}")]
+    HostPrefix(&'static str),
+    /// The cookie name is empty or contains characters not allowed in a cookie name.
+    #[error("invalid cookie name {0:?}: use letters, digits and `-`, `_`, `.`")]
+    CookieName(String),
+    /// The cookie path does not start with `/` or contains `;` or control characters.
+    #[error("invalid cookie path {0:?}: it must start with `/` and contain no `;`")]
+    CookiePath(String),
+    /// The cookie domain contains `;`, whitespace or control characters.
+    #[error("invalid cookie domain {0:?}")]
+    CookieDomain(String),
+    /// A timeout is zero, or the touch interval is not shorter than the idle timeout.
+    #[error("invalid timeouts: {0}")]
+    Timeouts(&'static str),
+    /// The data size cap is zero.
+    #[error("the session data size cap must be greater than zero")]
+    ZeroSizeCap,
+    /// The login URL is empty or contains control characters.
+    #[error("invalid login URL {0:?}")]
+    LoginUrl(String),
+}
+
+/// How sessions behave: cookie attributes, timeouts, size cap, login redirect.
+///
+/// [`SessionConfig::default()`] is the secure default: cookie `session` with
+/// `HttpOnly; Secure; SameSite=Lax; Path=/`, 30 minutes idle timeout, 12 hours absolute
+/// timeout (OWASP ASVS level 2), 16 KiB of data per session.
+///
+/// ```
+/// use std::time::Duration;
+/// use session_runtime::{SameSite, SessionConfig};
+///
+/// let config = SessionConfig::builder()
+///     .host_prefix()
+///     .same_site(SameSite::Strict)
+///     .idle_timeout(Duration::from_secs(15 * 60))
+///     .login_url("/login")
+///     .build()
+///     .expect("valid configuration");
+/// assert_eq!(config.cookie_name(), "__Host-session");
+/// ```
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub(crate) inner: Arc<ConfigInner>,
+}
+
+pub(crate) struct ConfigInner {
+    pub(crate) cookie_name: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) path: String,
+    pub(crate) same_site: SameSite,
+    pub(crate) secure: bool,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) absolute_timeout: Duration,
+    pub(crate) touch_interval: Duration,
+    pub(crate) max_data_bytes: usize,
+    pub(crate) login_url: Option<String>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl SessionConfig {
+    /// A builder starting from the secure defaults.
+    #[must_use]
+    pub fn builder() -> SessionConfigBuilder {
+        SessionConfigBuilder::default()
+    }
+
+    /// The full cookie name, prefix included.
+    #[must_use]
+    pub fn cookie_name(&self) -> &str {
+        &self.inner.cookie_name
+    }
+
+    /// The idle timeout.
+    #[must_use]
+    pub fn idle_timeout(&self) -> Duration {
+        self.inner.idle_timeout
+    }
+
+    /// The absolute timeout.
+    #[must_use]
+    pub fn absolute_timeout(&self) -> Duration {
+        self.inner.absolute_timeout
+    }
+
+    /// The cap on a session's data, in bytes of field names and JSON values.
+    #[must_use]
+    pub fn max_data_bytes(&self) -> usize {
+        self.inner.max_data_bytes
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        match SessionConfigBuilder::default().build() {
+            Ok(config) => config,
+            Err(e) => unreachable!("the default session configuration is valid: {e}"),
+        }
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.inner;
+        f.debug_struct("SessionConfig")
+            .field("cookie_name", &c.cookie_name)
+            .field("domain", &c.domain)
+            .field("path", &c.path)
+            .field("same_site", &c.same_site)
+            .field("secure", &c.secure)
+            .field("idle_timeout", &c.idle_timeout)
+            .field("absolute_timeout", &c.absolute_timeout)
+            .field("touch_interval", &c.touch_interval)
+            .field("max_data_bytes", &c.max_data_bytes)
+            .field("login_url", &c.login_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`SessionConfig`]; [`build`](Self::build) checks the combination.
+#[must_use]
+pub struct SessionConfigBuilder {
+    name: String,
+    host_prefix: bool,
+    domain: Option<String>,
+    path: String,
+    same_site: SameSite,
+    secure: bool,
+    idle_timeout: Duration,
+    absolute_timeout: Duration,
+    touch_interval: Duration,
+    max_data_bytes: usize,
+    login_url: Option<String>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for SessionConfigBuilder {
+    fn default() -> Self {
+        Self {
+            name: "session".to_owned(),
+            host_prefix: false,
+            domain: None,
+            path: "/".to_owned(),
+            same_site: SameSite::Lax,
+            secure: true,
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            touch_interval: Duration::from_secs(60),
+            max_data_bytes: 16 * 1024,
+            login_url: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl fmt::Debug for SessionConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfigBuilder")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionConfigBuilder {
+    /// The cookie name (default `session`), without any prefix.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Prefixes the cookie name with `__Host-`: the browser then only accepts the cookie
+    /// from this exact host over HTTPS, with `Path=/` and no `Domain`.
+    pub fn host_prefix(mut self) -> Self {
+        self.host_prefix = true;
+        self
+    }
+
+    /// The cookie's `Domain` (default: none, the cookie goes to this host only).
+    ///
+    /// Setting it shares the session with every subdomain: any subdomain that serves
+    /// untrusted content can then read or overwrite the session cookie.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// The cookie's `Path` (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The cookie's `SameSite` (default `Lax`). `None` requires `Secure`.
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// **Dangerous:** drops the `Secure` attribute so the cookie is also sent over plain HTTP.
+    ///
+    /// Anyone on the network path (shared Wi-Fi, a proxy) can then read the session token and
+    /// take over the session. Use it only for local development over `http://` on a host that
+    /// browsers do not treat as secure; `localhost` already works with `Secure` cookies.
+    pub fn insecure_allow_http(mut self) -> Self {
+        self.secure = false;
+        self
+    }
+
+    /// How long an unused session lives (default 30 minutes). Each use extends it, up to
+    /// the absolute timeout.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// How long a session lives at most, however active (default 12 hours).
+    pub fn absolute_timeout(mut self, absolute: Duration) -> Self {
+        self.absolute_timeout = absolute;
+        self
+    }
+
+    /// The least time between two refreshes of rolling expiry (default 60 s): a request that
+    /// changes nothing writes nothing unless this much time passed since the last refresh.
+    pub fn touch_interval(mut self, interval: Duration) -> Self {
+        self.touch_interval = interval;
+        self
+    }
+
+    /// The cap on a session's data in bytes (field names plus JSON values; default 16 KiB).
+    /// A setter that would pass it fails with [`SessionError::TooLarge`](crate::SessionError::TooLarge).
+    pub fn max_data_bytes(mut self, bytes: usize) -> Self {
+        self.max_data_bytes = bytes;
+        self
+    }
+
+    /// Where guards send anonymous browser requests (those that accept `text/html`): a `303`
+    /// to this URL with `?next=` set to the requested path. Without it, guards answer `401`.
+    pub fn login_url(mut self, url: impl Into<String>) -> Self {
+        self.login_url = Some(url.into());
+        self
+    }
+
+    /// The clock that expiry decisions read (default: the system clock). Tests pass a
+    /// [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the combination and builds the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] if `SameSite=None` is combined with `insecure_allow_http()`, if the
+    /// `__Host-` prefix is combined with a `Domain`, a `Path` other than `/` or
+    /// `insecure_allow_http()`, if the cookie name, path, domain or login URL is malformed,
+    /// or if a timeout or the size cap is zero.
+    pub fn build(self) -> Result<SessionConfig, ConfigError> {
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(ConfigError::SameSiteNoneWithoutSecure);
+        }
+        let valid_name = !self.name.is_empty()
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !valid_name {
+            return Err(ConfigError::CookieName(self.name));
+        }
+        if !self.path.starts_with('/') || self.path.contains(';') || has_control(&self.path) {
+            return Err(ConfigError::CookiePath(self.path));
+        }
+        if let Some(domain) = &self.domain {
+            if domain.is_empty()
+                || domain.contains(';')
+                || domain.contains(char::is_whitespace)
+                || has_control(domain)
+            {
+                return Err(ConfigError::CookieDomain(domain.clone()));
+            }
+        }
+        if self.host_prefix {
+            if !self.secure {
+                return Err(ConfigError::HostPrefix(
+                    "it cannot be combined with insecure_allow_http()",
+                ));
+            }
+            if self.domain.is_some() {
+                return Err(ConfigError::HostPrefix("remove the domain"));
+            }
+            if self.path != "/" {
+                return Err(ConfigError::HostPrefix("the path must be `/`"));
+            }
+        }
+        if self.idle_timeout.is_zero() || self.absolute_timeout.is_zero() {
+            return Err(ConfigError::Timeouts("timeouts must be greater than zero"));
+        }
+        if self.touch_interval >= self.idle_timeout {
+            return Err(ConfigError::Timeouts(
+                "the touch interval must be shorter than the idle timeout",
+            ));
+        }
+        if self.max_data_bytes == 0 {
+            return Err(ConfigError::ZeroSizeCap);
+        }
+        if let Some(url) = &self.login_url {
+            if url.is_empty() || has_control(url) {
+                return Err(ConfigError::LoginUrl(url.clone()));
+            }
+        }
+        let cookie_name = if self.host_prefix {
+            format!("__Host-{}", self.name)
+        } else {
+            self.name
+        };
+        Ok(SessionConfig {
+            inner: Arc::new(ConfigInner {
+                cookie_name,
+                domain: self.domain,
+                path: self.path,
+                same_site: self.same_site,
+                secure: self.secure,
+                idle_timeout: self.idle_timeout,
+                absolute_timeout: self.absolute_timeout,
+                touch_interval: self.touch_interval,
+                max_data_bytes: self.max_data_bytes,
+                login_url: self.login_url,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_secure() {
+        let c = SessionConfig::default();
+        let i = &c.inner;
+        assert_eq!(i.cookie_name, "session");
+        assert!(i.secure);
+        assert_eq!(i.same_site, SameSite::Lax);
+        assert_eq!(i.path, "/");
+        assert!(i.domain.is_none());
+    }
+
+    #[test]
+    fn same_site_none_without_secure_is_refused() {
+        let err = SessionConfig::builder()
+            .same_site(SameSite::None)
+            .insecure_allow_http()
+            .build()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::SameSiteNoneWithoutSecure);
+        assert!(
+            SessionConfig::builder()
+                .same_site(SameSite::None)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn host_prefix_rules() {
+        assert!(matches!(
+            SessionConfig::builder()
+                .host_prefix()
+                .domain("example.com")
+                .build(),
+            Err(ConfigError::HostPrefix(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder().host_prefix().path("/app").build(),
+            Err(ConfigError::HostPrefix(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder()
+                .host_prefix()
+                .insecure_allow_http()
+                .build(),
+            Err(ConfigError::HostPrefix(_))
+        ));
+        let c = SessionConfig::builder().host_prefix().build().unwrap();
+        assert_eq!(c.cookie_name(), "__Host-session");
+    }
+
+    #[test]
+    fn malformed_values_are_refused() {
+        assert!(matches!(
+            SessionConfig::builder().cookie_name("a b").build(),
+            Err(ConfigError::CookieName(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder().cookie_name("").build(),
+            Err(ConfigError::CookieName(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder().path("app").build(),
+            Err(ConfigError::CookiePath(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder().path("/;x").build(),
+            Err(ConfigError::CookiePath(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder().domain("a;b").build(),
+            Err(ConfigError::CookieDomain(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder()
+                .idle_timeout(Duration::ZERO)
+                .build(),
+            Err(ConfigError::Timeouts(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder()
+                .idle_timeout(Duration::from_secs(30))
+                .touch_interval(Duration::from_secs(30))
+                .build(),
+            Err(ConfigError::Timeouts(_))
+        ));
+        assert!(matches!(
+            SessionConfig::builder().max_data_bytes(0).build(),
+            Err(ConfigError::ZeroSizeCap)
+        ));
+        assert!(matches!(
+            SessionConfig::builder().login_url("").build(),
+            Err(ConfigError::LoginUrl(_))
+        ));
+    }
+}

@@ -1,0 +1,293 @@
+//! The per-request session: what the layer parsed, what the handler changed.
+//!
+//! The layer creates one [`Context`] per request and puts it in the request's extensions.
+//! Nothing touches the store until an extractor calls [`Context::load`], at most once per
+//! request. After that, reads and writes of fields are synchronous and in memory; the
+//! response phase ([`crate::commit`]) writes what changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use http::HeaderValue;
+use tokio::sync::OnceCell;
+
+use crate::config::ConfigInner;
+use crate::error::SessionError;
+use crate::record::Record;
+use crate::store::{DynStore, StoreError};
+use crate::token::{PublicId, SessionKey, Token};
+
+/// The most characters of a `User-Agent` kept as a device label.
+const DEVICE_LABEL_MAX: usize = 120;
+
+/// The store failed while loading the session; the request must not run without it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoadFailed;
+
+pub(crate) struct Context {
+    pub(crate) store: Arc<dyn DynStore>,
+    pub(crate) config: Arc<ConfigInner>,
+    pub(crate) now: SystemTime,
+    incoming: Option<Token>,
+    pub(crate) had_cookie: bool,
+    user_agent: Option<HeaderValue>,
+    loaded: OnceCell<Result<(), LoadFailed>>,
+    state: Mutex<State>,
+}
+
+/// The record this request is bound to.
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    pub(crate) token: Token,
+    pub(crate) key: SessionKey,
+    pub(crate) public_id: PublicId,
+    pub(crate) last_seen: SystemTime,
+    pub(crate) expires_at: SystemTime,
+    pub(crate) absolute_expires_at: SystemTime,
+    /// Created during this request: its token has never been sent, so it needs no rotation.
+    pub(crate) fresh: bool,
+}
+
+/// What the response should do with the cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum CookieOut {
+    /// Nothing.
+    #[default]
+    Keep,
+    /// Send the bound token (a new session, a rotation or refreshed expiry).
+    Set,
+    /// Remove the cookie (logout, or a stale cookie).
+    Remove,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) bound: Option<Bound>,
+    pub(crate) data: BTreeMap<String, String>,
+    pub(crate) user_id: Option<String>,
+    /// Names of fields changed by this request and not yet written.
+    pub(crate) dirty: BTreeSet<String>,
+    /// A privilege field changed: rotate the token when saving.
+    pub(crate) rotate_pending: bool,
+    pub(crate) cookie: CookieOut,
+}
+
+impl State {
+    fn data_size(&self) -> usize {
+        self.data.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+
+    /// Forgets the bound record and all data: the session is now anonymous and empty.
+    pub(crate) fn reset(&mut self) {
+        self.bound = None;
+        self.data.clear();
+        self.user_id = None;
+        self.dirty.clear();
+        self.rotate_pending = false;
+    }
+}
+
+impl Context {
+    pub(crate) fn new(
+        store: Arc<dyn DynStore>,
+        config: Arc<ConfigInner>,
+        incoming: Option<Token>,
+        had_cookie: bool,
+        user_agent: Option<HeaderValue>,
+    ) -> Self {
+        let now = config.clock.now();
+        Self {
+            store,
+            config,
+            now,
+            incoming,
+            had_cookie,
+            user_agent,
+            loaded: OnceCell::new(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The state, even if a panicking handler poisoned the lock (the data stays consistent:
+    /// every change is applied under one lock acquisition).
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether an extractor asked for the session during this request.
+    pub(crate) fn was_loaded(&self) -> Option<Result<(), LoadFailed>> {
+        self.loaded.get().copied()
+    }
+
+    /// Loads the session from the store, once per request.
+    ///
+    /// Unknown, expired and malformed tokens give an anonymous session (and the stale cookie
+    /// is removed in the response); they are never adopted.
+    pub(crate) async fn load(&self) -> Result<(), LoadFailed> {
+        *self
+            .loaded
+            .get_or_init(|| async {
+                let Some(token) = &self.incoming else {
+                    if self.had_cookie {
+                        self.state().cookie = CookieOut::Remove;
+                    }
+                    return Ok(());
+                };
+                let key = token.key();
+                match self.store.load(&key, self.now).await {
+                    Ok(Some(record)) if !record.is_expired(self.now) => {
+                        self.bind(token.clone(), key, record, false);
+                        Ok(())
+                    }
+                    Ok(_) => {
+                        self.state().cookie = CookieOut::Remove;
+                        Ok(())
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "session store failed to load a session");
+                        Err(LoadFailed)
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Binds the request to a record (loaded, or created by a login).
+    pub(crate) fn bind(&self, token: Token, key: SessionKey, record: Record, fresh: bool) {
+        let mut st = self.state();
+        st.bound = Some(Bound {
+            token,
+            key,
+            public_id: record.public_id,
+            last_seen: record.last_seen,
+            expires_at: record.expires_at,
+            absolute_expires_at: record.absolute_expires_at,
+            fresh,
+        });
+        st.data = record.data;
+        st.user_id = record.user_id;
+        st.dirty.clear();
+        st.rotate_pending = false;
+        if fresh {
+            st.cookie = CookieOut::Set;
+        }
+    }
+
+    /// The expiry of a session used now, given its absolute deadline.
+    pub(crate) fn expiry(&self, absolute: SystemTime) -> SystemTime {
+        (self.now + self.config.idle_timeout).min(absolute)
+    }
+
+    /// How long the cookie should live.
+    pub(crate) fn max_age(&self, expires_at: SystemTime) -> Duration {
+        expires_at.duration_since(self.now).unwrap_or_default()
+    }
+
+    /// A new record owned by `user_id` holding `data`, created now.
+    pub(crate) fn new_record(
+        &self,
+        user_id: Option<String>,
+        data: BTreeMap<String, String>,
+    ) -> Result<Record, StoreError> {
+        let absolute = self.now + self.config.absolute_timeout;
+        Ok(Record {
+            public_id: PublicId::generate()?,
+            authenticated_at: user_id.as_ref().map(|_| self.now),
+            user_id,
+            data,
+            created_at: self.now,
+            last_seen: self.now,
+            expires_at: self.expiry(absolute),
+            absolute_expires_at: absolute,
+            device: self.device_label(),
+            version: 0,
+        })
+    }
+
+    /// Writes a new record under a new token, retrying on the (astronomically unlikely)
+    /// collision of a token hash or public id.
+    pub(crate) async fn create_record(
+        &self,
+        mut record: Record,
+    ) -> Result<(Token, SessionKey, Record), StoreError> {
+        let mut attempts = 0;
+        loop {
+            let token = Token::generate()?;
+            let key = token.key();
+            match self.store.create(&key, &record).await {
+                Ok(()) => return Ok((token, key, record)),
+                Err(StoreError::Conflict) if attempts < 3 => {
+                    attempts += 1;
+                    record.public_id = PublicId::generate()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn device_label(&self) -> Option<String> {
+        let ua = self.user_agent.as_ref()?.to_str().ok()?;
+        let label: String = ua
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(DEVICE_LABEL_MAX)
+            .collect();
+        let label = label.trim();
+        (!label.is_empty()).then(|| label.to_owned())
+    }
+
+    // ---- field access, synchronous ----
+
+    pub(crate) fn with_value<R>(&self, name: &str, f: impl FnOnce(Option<&str>) -> R) -> R {
+        let st = self.state();
+        f(st.data.get(name).map(String::as_str))
+    }
+
+    pub(crate) fn user_id_json(&self) -> Option<String> {
+        self.state().user_id.clone()
+    }
+
+    pub(crate) fn public_id(&self) -> Option<PublicId> {
+        self.state().bound.as_ref().map(|b| b.public_id.clone())
+    }
+
+    /// Sets a field to a JSON value; refuses, changing nothing, past the size cap.
+    pub(crate) fn set_value(
+        &self,
+        name: &'static str,
+        json: String,
+        privileged: bool,
+    ) -> Result<(), SessionError> {
+        let mut st = self.state();
+        let old_len = match st.data.get(name) {
+            Some(old) if *old == json => return Ok(()),
+            Some(old) => name.len() + old.len(),
+            None => 0,
+        };
+        let size = st.data_size() - old_len + name.len() + json.len();
+        let limit = self.config.max_data_bytes;
+        if size > limit {
+            return Err(SessionError::TooLarge { size, limit });
+        }
+        st.data.insert(name.to_owned(), json);
+        st.dirty.insert(name.to_owned());
+        if privileged {
+            st.rotate_pending = true;
+        }
+        Ok(())
+    }
+
+    /// Removes a field (back to its default).
+    pub(crate) fn remove_value(&self, name: &'static str, privileged: bool) {
+        let mut st = self.state();
+        if st.data.remove(name).is_some() {
+            st.dirty.insert(name.to_owned());
+            if privileged {
+                st.rotate_pending = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Reading the session cookie from a request and writing it to a response.
+
+use std::time::Duration;
+
+use cookie::{Cookie, CookieBuilder};
+use http::HeaderMap;
+use http::HeaderValue;
+use http::header::COOKIE;
+
+use crate::config::{ConfigInner, SameSite};
+use crate::token::Token;
+
+/// Finds the first well-formed session token among the request's cookies.
+///
+/// Malformed values (wrong length, not base64url) are skipped: they are never adopted and
+/// never an error.
+pub(crate) fn read_token(headers: &HeaderMap, name: &str) -> Option<Token> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|c| c.name() == name)
+        .find_map(|c| Token::parse(c.value()))
+}
+
+/// Whether the request carried a cookie with the session cookie's name, valid or not.
+pub(crate) fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .any(|c| c.name() == name)
+}
+
+fn base(config: &ConfigInner, value: String) -> CookieBuilder<'static> {
+    let mut builder = Cookie::build((config.cookie_name.clone(), value))
+        .http_only(true)
+        .secure(config.secure)
+        .path(config.path.clone())
+        .same_site(match config.same_site {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        });
+    if let Some(domain) = &config.domain {
+        builder = builder.domain(domain.clone());
+    }
+    builder
+}
+
+/// `Set-Cookie` that installs `token` for `max_age`.
+pub(crate) fn set_cookie(config: &ConfigInner, token: &Token, max_age: Duration) -> HeaderValue {
+    let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+    let cookie = base(config, token.encode())
+        .max_age(cookie::time::Duration::seconds(secs))
+        .build();
+    header(&cookie)
+}
+
+/// `Set-Cookie` that removes the session cookie (`Max-Age=0`).
+pub(crate) fn removal_cookie(config: &ConfigInner) -> HeaderValue {
+    let cookie = base(config, String::new())
+        .max_age(cookie::time::Duration::ZERO)
+        .build();
+    header(&cookie)
+}
+
+fn header(cookie: &Cookie<'_>) -> HeaderValue {
+    // Name, path and domain were validated when the configuration was built, and the value
+    // is base64url or empty, so the rendered cookie is always a valid header value.
+    HeaderValue::from_str(&cookie.encoded().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SessionConfig;
+
+    fn headers(cookies: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for c in cookies {
+            map.append(COOKIE, HeaderValue::from_str(c).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn reads_the_named_cookie_among_others() {
+        let t = Token::generate().unwrap();
+        let h = headers(&[&format!("a=1; session={}; b=2", t.encode())]);
+        assert_eq!(read_token(&h, "session"), Some(t));
+    }
+
+    #[test]
+    fn skips_malformed_and_takes_a_later_valid_one() {
+        let t = Token::generate().unwrap();
+        let h = headers(&["session=garbage", &format!("session={}", t.encode())]);
+        assert_eq!(read_token(&h, "session"), Some(t));
+        assert!(read_token(&headers(&["session=%%%; ;;=="]), "session").is_none());
+        assert!(has_cookie(&headers(&["session=x"]), "session"));
+        assert!(!has_cookie(&headers(&["other=x"]), "session"));
+    }
+
+    #[test]
+    fn set_cookie_has_secure_defaults() {
+        let config = SessionConfig::default();
+        let t = Token::generate().unwrap();
+        let v = set_cookie(&config.inner, &t, Duration::from_secs(90));
+        let s = v.to_str().unwrap();
+        assert!(s.starts_with(&format!("session={}", t.encode())));
+        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=90"] {
+            assert!(s.contains(attr), "{s} lacks {attr}");
+        }
+        let r = removal_cookie(&config.inner);
+        let r = r.to_str().unwrap();
+        assert!(r.starts_with("session=;"), "{r}");
+        assert!(r.contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn configured_attributes_are_rendered() {
+        let config = SessionConfig::builder()
+            .cookie_name("sid")
+            .domain("example.com")
+            .path("/app")
+            .same_site(SameSite::Strict)
+            .build()
+            .unwrap();
+        let t = Token::generate().unwrap();
+        let v = set_cookie(&config.inner, &t, Duration::from_secs(5));
+        let s = v.to_str().unwrap();
+        for attr in ["sid=", "Domain=example.com", "Path=/app", "SameSite=Strict"] {
+            assert!(s.contains(attr), "{s} lacks {attr}");
+        }
+    }
+}

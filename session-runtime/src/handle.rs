@@ -1,0 +1,117 @@
+//! Typed access to the request's session: the generic code behind every generated accessor.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::context::Context;
+use crate::error::SessionError;
+use crate::schema::Key;
+
+/// The request's session seen through schema `S`. Generated handles wrap one; it is not part
+/// of the public API (use the accessors, or [`Session`](crate::Session)'s key methods).
+#[doc(hidden)]
+pub struct RawSession<S> {
+    pub(crate) ctx: Arc<Context>,
+    schema: PhantomData<fn() -> S>,
+}
+
+impl<S> Clone for RawSession<S> {
+    fn clone(&self) -> Self {
+        Self::new(self.ctx.clone())
+    }
+}
+
+impl<S> fmt::Debug for RawSession<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawSession")
+            .field("public_id", &self.ctx.public_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> RawSession<S> {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self {
+            ctx,
+            schema: PhantomData,
+        }
+    }
+
+    /// Reads a field: its stored value, or its default when unset.
+    ///
+    /// A stored value that no longer decodes into `T` (the field's type changed in a new
+    /// deploy) gives the default and a `tracing` warning; the session itself is kept.
+    pub fn get<T: DeserializeOwned>(&self, key: &Key<S, T>) -> T {
+        let decoded = self
+            .ctx
+            .with_value(key.name(), |json| json.map(serde_json::from_str::<T>));
+        match decoded {
+            None => key.default_value(),
+            Some(Ok(value)) => value,
+            Some(Err(error)) => {
+                tracing::warn!(
+                    field = key.name(),
+                    %error,
+                    "stored session value does not decode into the field's type; using its default"
+                );
+                key.default_value()
+            }
+        }
+    }
+
+    /// Writes a field.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::TooLarge`] past the size cap, [`SessionError::Encode`] if the value
+    /// does not serialize. In both cases nothing changes.
+    pub fn set<T: Serialize>(&self, key: &Key<S, T>, value: T) -> Result<(), SessionError> {
+        let json = serde_json::to_string(&value).map_err(|source| SessionError::Encode {
+            field: key.name(),
+            source,
+        })?;
+        self.ctx.set_value(key.name(), json, key.is_privileged())
+    }
+
+    /// Removes a field: reads give its default again.
+    ///
+    /// # Errors
+    ///
+    /// Never fails today; the `Result` keeps setters uniform.
+    pub fn remove<T>(&self, key: &Key<S, T>) -> Result<(), SessionError> {
+        self.ctx.remove_value(key.name(), key.is_privileged());
+        Ok(())
+    }
+
+    /// Reads a field, changes it in place, and writes it back.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set); nothing changes on error.
+    pub fn update<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &Key<S, T>,
+        f: impl FnOnce(&mut T),
+    ) -> Result<(), SessionError> {
+        let mut value = self.get(key);
+        f(&mut value);
+        self.set(key, value)
+    }
+
+    /// The logged-in user's id, if any.
+    pub fn user_id<Id: DeserializeOwned>(&self) -> Option<Id> {
+        let json = self.ctx.user_id_json()?;
+        match serde_json::from_str(&json) {
+            Ok(id) => Some(id),
+            Err(error) => {
+                // An id that no longer decodes cannot be trusted to name the right user.
+                tracing::warn!(%error, "stored user id does not decode; treating the session as anonymous");
+                None
+            }
+        }
+    }
+}

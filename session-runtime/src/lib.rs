@@ -1,0 +1,128 @@
+//! Typed, secure-by-default sessions for [axum](https://docs.rs/axum).
+//!
+//! Describe the session as a plain struct, derive [`SessionSchema`], and use the generated
+//! accessors through the [`Session`] extractor or a guard. There are no string keys in your
+//! code: a misspelled or mistyped session field is a compile error.
+//!
+//! ```
+//! use axum::{Json, Router, routing::{get, post}};
+//! use session_runtime::{
+//!     MemoryStore, RequireAuth, RequireStaff, Session, SessionConfig, SessionError,
+//!     SessionLayer, SessionSchema,
+//! };
+//!
+//! #[derive(SessionSchema)]
+//! pub struct AppSession {
+//!     #[session(user_id)]
+//!     pub user_id: Option<i64>,        // Some(_) = logged in
+//!     pub username: Option<String>,
+//!     #[session(staff)]
+//!     pub is_staff: bool,
+//!     #[session(rename = "c")]         // stored key name, stable across refactors
+//!     pub cart: Vec<u64>,
+//! }
+//!
+//! async fn me(user: RequireAuth<AppSession>) -> String {
+//!     let id: i64 = user.user_id();    // plain id: RequireAuth proves it is there
+//!     format!("{id} {:?}", user.username())
+//! }
+//!
+//! async fn admin(staff: RequireStaff<AppSession>) -> String {
+//!     format!("staff member {}", staff.user_id())
+//! }
+//!
+//! async fn add_to_cart(session: Session<AppSession>, Json(item): Json<u64>) -> Result<(), SessionError> {
+//!     session.update_cart(|cart| cart.push(item))
+//! }
+//!
+//! async fn login(session: Session<AppSession>) -> Result<(), SessionError> {
+//!     // ... check credentials first ...
+//!     session.login(42).await?;        // new token; the guest's cart is kept
+//!     session.set_username(Some("alice".into()))?;
+//!     Ok(())
+//! }
+//!
+//! async fn logout(session: Session<AppSession>) -> Result<(), SessionError> {
+//!     session.logout().await           // record deleted, cookie removed
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .route("/admin", get(admin))
+//!     .route("/cart", post(add_to_cart))
+//!     .route("/login", post(login))
+//!     .route("/logout", post(logout))
+//!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+//! ```
+//!
+//! # How it behaves
+//!
+//! - **Tokens**: 256 bits from the OS CSPRNG, base64url (43 characters). Stores key records by
+//!   the token's SHA-256; the raw token is never stored or logged.
+//! - **Cookie**: `session`, `HttpOnly; Secure; SameSite=Lax; Path=/` by default; see
+//!   [`SessionConfigBuilder`] for the name, domain, path, `SameSite` and the `__Host-` prefix.
+//! - **Lazy**: the layer parses the cookie only; the store is read once, when an extractor
+//!   first asks. A request that changes nothing writes nothing; a guest who stores nothing
+//!   gets no cookie and no record.
+//! - **Per-field saves**: only the fields a request changed are written, so concurrent
+//!   requests that change different fields both keep their change. A save never re-creates a
+//!   session that was logged out, revoked, rotated or expired meanwhile.
+//! - **Rotation**: [`Session::login`] and [`Session::rotate`], and any change of a `staff` or
+//!   `superuser` field, move the session to a new token; the old one is dead at once.
+//! - **Expiry**: idle (rolling, refreshed at most once per touch interval by a cheap touch)
+//!   and absolute, enforced by the server and mirrored in the cookie's `Max-Age`.
+//! - **Failures**: unknown, expired or malformed cookies are anonymous, never an error. A
+//!   store that is down answers `503` before the handler runs; routes that do not use the
+//!   session keep working. Nothing is saved for a `5xx` response.
+//!
+//! # Schema evolution
+//!
+//! A field added to the schema reads as its default in older sessions. A stored value that no
+//! longer decodes into the field's type reads as the default, with a `tracing` warning: the
+//! session is kept.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod clock;
+mod commit;
+mod config;
+mod context;
+mod cookie;
+mod error;
+mod extract;
+mod handle;
+mod layer;
+mod lifecycle;
+mod record;
+mod response;
+mod schema;
+mod service;
+mod session;
+mod store;
+mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};
+pub use error::SessionError;
+pub use extract::{RequireAuth, RequireStaff, RequireSuperuser, SessionRejection};
+pub use layer::SessionLayer;
+pub use record::{Record, SessionInfo, Update};
+pub use schema::{HasStaff, HasSuperuser, HasUserId, Key, SessionSchema};
+pub use service::{ResponseFuture, SessionService};
+pub use session::Session;
+pub use store::{MemoryStore, MemoryStoreBuilder, SessionStore, StoreError, StoreOp};
+pub use token::{PublicId, SessionKey};
+
+/// Derives [`SessionSchema`](trait@SessionSchema) for a struct: typed accessors, one typed
+/// key per field, and the roles the guards check. See the crate docs for an example.
+#[cfg(feature = "derive")]
+pub use session_macros::SessionSchema;
+
+/// What the derive's generated code names. Not public API: no stability guarantees.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::SessionError;
+    pub use crate::handle::RawSession;
+    pub use crate::schema::{HasStaff, HasSuperuser, HasUserId, Key, SchemaHandle, SessionSchema};
+    pub use serde::Serialize;
+    pub use serde::de::DeserializeOwned;
+}

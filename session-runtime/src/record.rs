@@ -1,0 +1,111 @@
+//! What a store keeps for one session, and the changes a request sends it.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::token::PublicId;
+
+/// One session as a store keeps it, under the hash of its token ([`SessionKey`](crate::SessionKey)).
+///
+/// Field values are JSON text, one entry per schema field, so that a save can write only the
+/// fields a request changed. The user id is kept apart from the data (as canonical JSON text,
+/// `42` or `"alice"`) so stores can index sessions per user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Random id for listing and revoking; unrelated to the token.
+    pub public_id: PublicId,
+    /// The logged-in user's id as canonical JSON text, or `None` for a guest session.
+    pub user_id: Option<String>,
+    /// Field name → JSON value.
+    pub data: BTreeMap<String, String>,
+    /// When the session was created.
+    pub created_at: SystemTime,
+    /// When the session was last used (refreshed at most once per touch interval).
+    pub last_seen: SystemTime,
+    /// When the session expires: the earlier of idle and absolute expiry.
+    pub expires_at: SystemTime,
+    /// The absolute deadline, fixed at creation; rolling expiry never passes it.
+    pub absolute_expires_at: SystemTime,
+    /// When the user last proved their identity (the login time), for logged-in sessions.
+    pub authenticated_at: Option<SystemTime>,
+    /// A short label of the client, from its `User-Agent`.
+    pub device: Option<String>,
+    /// Incremented by the store on every write of the record.
+    pub version: u64,
+}
+
+impl Record {
+    /// Whether the record has expired at `now`.
+    #[must_use]
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires_at <= now
+    }
+
+    /// Bytes of field data (names and JSON values), the quantity the size cap limits.
+    #[must_use]
+    pub fn data_size(&self) -> usize {
+        self.data.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+
+    /// The public view of this record.
+    #[must_use]
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            public_id: self.public_id.clone(),
+            user_id: self.user_id.clone(),
+            device: self.device.clone(),
+            created_at: self.created_at,
+            last_seen: self.last_seen,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// The changes one request makes to an existing record: only the fields it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Update {
+    /// Fields to write: name → JSON value.
+    pub set: BTreeMap<String, String>,
+    /// Fields to remove.
+    pub remove: Vec<String>,
+    /// New last-seen time, if it moves.
+    pub last_seen: Option<SystemTime>,
+    /// New expiry, if it moves.
+    pub expires_at: Option<SystemTime>,
+}
+
+impl Update {
+    /// Applies the update to a record in memory (what every store does, in its own way).
+    pub fn apply_to(&self, record: &mut Record) {
+        for name in &self.remove {
+            record.data.remove(name);
+        }
+        for (name, value) in &self.set {
+            record.data.insert(name.clone(), value.clone());
+        }
+        if let Some(t) = self.last_seen {
+            record.last_seen = t;
+        }
+        if let Some(t) = self.expires_at {
+            record.expires_at = t;
+        }
+        record.version += 1;
+    }
+}
+
+/// A session as shown in a list of a user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The session's public id.
+    pub public_id: PublicId,
+    /// The owner's id as canonical JSON text.
+    pub user_id: Option<String>,
+    /// A short label of the client, from its `User-Agent`.
+    pub device: Option<String>,
+    /// When the session was created.
+    pub created_at: SystemTime,
+    /// When the session was last used.
+    pub last_seen: SystemTime,
+    /// When the session expires if unused.
+    pub expires_at: SystemTime,
+}

@@ -1,0 +1,161 @@
+//! The schema traits that `#[derive(SessionSchema)]` implements, and typed keys.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::handle::RawSession;
+
+/// A struct whose fields describe the data of one session.
+///
+/// Implemented by `#[derive(SessionSchema)]`; implementing it by hand is not supported.
+/// Each field becomes its own key in the store, and the derive generates a handle type
+/// (named by [`SessionSchema::Handle`]) with one getter, setter, remover and updater per field.
+///
+/// # Example
+///
+/// ```
+/// use session_runtime::SessionSchema;
+///
+/// #[derive(SessionSchema)]
+/// pub struct AppSession {
+///     #[session(user_id)]
+///     pub user_id: Option<i64>,
+///     pub username: Option<String>,
+///     #[session(rename = "c")]
+///     pub cart: Vec<u64>,
+/// }
+///
+/// // One typed key per field, for generic code:
+/// let key = AppSession::CART;
+/// assert_eq!(key.name(), "c");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a session schema",
+    label = "not a session schema",
+    note = "add `#[derive(SessionSchema)]` to the struct that describes your session data"
+)]
+pub trait SessionSchema: Sized + Send + Sync + 'static {
+    /// The generated handle type that carries the typed accessors.
+    ///
+    /// [`Session<S>`](crate::Session) and the guards dereference to it, so
+    /// `session.cart()` works without importing anything.
+    type Handle: SchemaHandle<Self>;
+
+    /// The stored names of every data field of the schema, in declaration order.
+    const KEYS: &'static [&'static str];
+
+    /// The superuser flag, if the schema has a `#[session(superuser)]` field.
+    ///
+    /// A superuser passes every staff check.
+    #[doc(hidden)]
+    const SUPERUSER_KEY: Option<Key<Self, bool>>;
+}
+
+/// Connects a generated handle type to the runtime. Not part of the public API.
+#[doc(hidden)]
+pub trait SchemaHandle<S>: Send + Sync + 'static {
+    /// Wraps the untyped request session.
+    fn __from_raw(raw: RawSession<S>) -> Self;
+    /// The untyped request session.
+    fn __raw(&self) -> &RawSession<S>;
+}
+
+/// A schema with a `#[session(user_id)]` field: sessions can be logged in.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `#[session(user_id)]` field",
+    label = "this schema has no user id",
+    note = "add a field `#[session(user_id)] user_id: Option<YourIdType>` to `{Self}`"
+)]
+pub trait HasUserId: SessionSchema {
+    /// The plain user id type (`i64` for a field of type `Option<i64>`).
+    type UserId: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
+}
+
+/// A schema with a `#[session(staff)]` field, which [`RequireStaff`](crate::RequireStaff) checks.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `#[session(staff)]` field",
+    label = "this schema has no staff flag",
+    note = "add a field `#[session(staff)] is_staff: bool` to `{Self}`"
+)]
+pub trait HasStaff: HasUserId {
+    /// The staff flag.
+    const STAFF_KEY: Key<Self, bool>;
+}
+
+/// A schema with a `#[session(superuser)]` field, which
+/// [`RequireSuperuser`](crate::RequireSuperuser) checks.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `#[session(superuser)]` field",
+    label = "this schema has no superuser flag",
+    note = "add a field `#[session(superuser)] is_superuser: bool` to `{Self}`"
+)]
+pub trait HasSuperuser: HasUserId {
+    /// The superuser flag.
+    const SUPERUSER: Key<Self, bool>;
+}
+
+/// A typed key: one field of schema `S`, holding a `T`.
+///
+/// The derive generates one per field as an associated constant of the schema
+/// (`AppSession::CART` for the field `cart`). Keys cannot be built from strings in user
+/// code, so a misspelled or mistyped key is a compile error. Use them with
+/// [`Session::get`](crate::Session::get) and friends in generic code.
+pub struct Key<S, T> {
+    name: &'static str,
+    default: fn() -> T,
+    privileged: bool,
+    schema: PhantomData<fn() -> S>,
+}
+
+impl<S, T> Key<S, T> {
+    /// Builds a key. Used by the derive only.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(name: &'static str, default: fn() -> T, privileged: bool) -> Self {
+        Self {
+            name,
+            default,
+            privileged,
+            schema: PhantomData,
+        }
+    }
+
+    /// The name under which the field is stored.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Whether changing this field changes privileges (a `staff` or `superuser` field):
+    /// the session token is rotated when such a change is saved.
+    #[must_use]
+    pub const fn is_privileged(&self) -> bool {
+        self.privileged
+    }
+
+    /// The field's default value, returned when the session does not hold the field.
+    #[must_use]
+    pub fn default_value(&self) -> T {
+        (self.default)()
+    }
+}
+
+impl<S, T> Clone for Key<S, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, T> Copy for Key<S, T> {}
+
+impl<S, T> fmt::Debug for Key<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("name", &self.name)
+            .field("privileged", &self.privileged)
+            .finish()
+    }
+}

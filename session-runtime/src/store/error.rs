@@ -1,0 +1,96 @@
+//! The one error type of every store.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// The store operation that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreOp {
+    /// Reading a session.
+    Load,
+    /// Writing a new session.
+    Create,
+    /// Writing changed fields.
+    Update,
+    /// Moving a session to a new token.
+    Rotate,
+    /// Refreshing rolling expiry.
+    Touch,
+    /// Deleting a session.
+    Delete,
+    /// Listing or revoking a user's sessions.
+    PerUser,
+    /// Deleting expired sessions.
+    Sweep,
+    /// Preparing the store (connecting, creating the schema).
+    Setup,
+}
+
+impl fmt::Display for StoreOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Load => "load",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Rotate => "rotate",
+            Self::Touch => "touch",
+            Self::Delete => "delete",
+            Self::PerUser => "per-user operation",
+            Self::Sweep => "sweep",
+            Self::Setup => "setup",
+        })
+    }
+}
+
+/// Why a store operation failed.
+///
+/// The runtime answers `503 Service Unavailable` for any of these in a request path; none of
+/// them is ever turned into an empty session.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend could not be reached or answered with an error.
+    #[error("session store failed during {op}: {source}")]
+    Backend {
+        /// The operation that failed.
+        op: StoreOp,
+        /// The backend's error.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// The backend did not answer in time.
+    #[error("session store timed out during {op}")]
+    Timeout {
+        /// The operation that timed out.
+        op: StoreOp,
+    },
+    /// A record with this key or public id already exists.
+    #[error("a session with this key or public id already exists")]
+    Conflict,
+    /// The store holds its maximum number of sessions and refuses new anonymous ones.
+    #[error("session store is full ({limit} sessions): new anonymous sessions are refused")]
+    CapacityExceeded {
+        /// The configured maximum.
+        limit: usize,
+    },
+    /// A stored record could not be decoded.
+    #[error("stored session record is corrupt: {reason}")]
+    Corrupt {
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {0}")]
+    Rng(String),
+}
+
+impl StoreError {
+    /// Wraps a backend error.
+    pub fn backend(op: StoreOp, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self::Backend {
+            op,
+            source: source.into(),
+        }
+    }
+}

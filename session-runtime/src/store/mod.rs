@@ -1,0 +1,224 @@
+//! The storage contract: one async, fallible trait, one error type, and the stores.
+
+mod error;
+mod memory;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+pub use error::{StoreError, StoreOp};
+pub use memory::{MemoryStore, MemoryStoreBuilder};
+
+use crate::record::{Record, SessionInfo, Update};
+use crate::token::{PublicId, SessionKey};
+
+/// Where sessions live. Every method is one round trip to the backend.
+///
+/// Records are keyed by [`SessionKey`], the SHA-256 of the client's token; a store never sees a
+/// raw token. Implementations must keep these guarantees, which the runtime relies on:
+///
+/// - [`update`](Self::update), [`touch`](Self::touch) and [`rotate`](Self::rotate) never
+///   create a record that does not exist: a session deleted by a logout, a revocation, a
+///   rotation or expiry stays deleted, whatever requests were in flight.
+/// - [`update`](Self::update) writes only the fields it names, so two requests that change
+///   different fields of one session both keep their change.
+/// - [`rotate`](Self::rotate) writes the new record before it deletes the old one.
+/// - [`load`](Self::load) never returns a record that has expired at `now`.
+///
+/// # Errors
+///
+/// Every method returns [`StoreError`] when the backend fails; the runtime answers `503`
+/// rather than treating the session as empty.
+pub trait SessionStore: Send + Sync + 'static {
+    /// Reads a record. Expired records are not returned (and may be deleted).
+    fn load(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+
+    /// Writes a new record. Fails with [`StoreError::Conflict`] if the key or the public id
+    /// is taken.
+    fn create(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Applies per-field changes to an existing record. Returns `false`, writing nothing, if
+    /// the record does not exist.
+    fn update(
+        &self,
+        key: &SessionKey,
+        update: &Update,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Moves a record to a new key (a new token), applying `update` on the way, keeping its
+    /// public id, user and creation time. Writes the new record before deleting the old one.
+    /// Returns `false`, leaving nothing behind, if the old record does not exist.
+    fn rotate(
+        &self,
+        old: &SessionKey,
+        new: &SessionKey,
+        update: &Update,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Refreshes rolling expiry without rewriting the data. Returns `false` if the record does
+    /// not exist.
+    fn touch(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes a record. Returns whether it existed.
+    fn delete(&self, key: &SessionKey) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Lists the live sessions of a user (user id as canonical JSON text).
+    fn list_user(
+        &self,
+        user_id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<SessionInfo>, StoreError>> + Send;
+
+    /// Deletes every session of a user except `keep`. Returns how many were deleted.
+    fn delete_user(
+        &self,
+        user_id: &str,
+        keep: Option<&SessionKey>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes the session with this public id if it belongs to this user. Returns whether
+    /// one was deleted.
+    fn delete_public(
+        &self,
+        user_id: &str,
+        public_id: &PublicId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes every record expired at `now`. Returns how many were deleted.
+    fn sweep(&self, now: SystemTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+impl<T: SessionStore> SessionStore for Arc<T> {
+    fn load(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
+        (**self).load(key, now)
+    }
+    fn create(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).create(key, record)
+    }
+    fn update(
+        &self,
+        key: &SessionKey,
+        update: &Update,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).update(key, update)
+    }
+    fn rotate(
+        &self,
+        old: &SessionKey,
+        new: &SessionKey,
+        update: &Update,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).rotate(old, new, update)
+    }
+    fn touch(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).touch(key, last_seen, expires_at)
+    }
+    fn delete(&self, key: &SessionKey) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).delete(key)
+    }
+    fn list_user(
+        &self,
+        user_id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<SessionInfo>, StoreError>> + Send {
+        (**self).list_user(user_id, now)
+    }
+    fn delete_user(
+        &self,
+        user_id: &str,
+        keep: Option<&SessionKey>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        (**self).delete_user(user_id, keep)
+    }
+    fn delete_public(
+        &self,
+        user_id: &str,
+        public_id: &PublicId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).delete_public(user_id, public_id)
+    }
+    fn sweep(&self, now: SystemTime) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        (**self).sweep(now)
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// The object-safe form of [`SessionStore`] that the per-request context holds.
+pub(crate) trait DynStore: Send + Sync + 'static {
+    fn load<'a>(&'a self, key: &'a SessionKey, now: SystemTime) -> BoxFuture<'a, Option<Record>>;
+    fn create<'a>(&'a self, key: &'a SessionKey, record: &'a Record) -> BoxFuture<'a, ()>;
+    fn update<'a>(&'a self, key: &'a SessionKey, update: &'a Update) -> BoxFuture<'a, bool>;
+    fn rotate<'a>(
+        &'a self,
+        old: &'a SessionKey,
+        new: &'a SessionKey,
+        update: &'a Update,
+    ) -> BoxFuture<'a, bool>;
+    fn touch<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, bool>;
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> BoxFuture<'a, bool>;
+}
+
+impl<T: SessionStore> DynStore for T {
+    fn load<'a>(&'a self, key: &'a SessionKey, now: SystemTime) -> BoxFuture<'a, Option<Record>> {
+        Box::pin(SessionStore::load(self, key, now))
+    }
+    fn create<'a>(&'a self, key: &'a SessionKey, record: &'a Record) -> BoxFuture<'a, ()> {
+        Box::pin(SessionStore::create(self, key, record))
+    }
+    fn update<'a>(&'a self, key: &'a SessionKey, update: &'a Update) -> BoxFuture<'a, bool> {
+        Box::pin(SessionStore::update(self, key, update))
+    }
+    fn rotate<'a>(
+        &'a self,
+        old: &'a SessionKey,
+        new: &'a SessionKey,
+        update: &'a Update,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(SessionStore::rotate(self, old, new, update))
+    }
+    fn touch<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(SessionStore::touch(self, key, last_seen, expires_at))
+    }
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> BoxFuture<'a, bool> {
+        Box::pin(SessionStore::delete(self, key))
+    }
+}
