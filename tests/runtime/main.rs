@@ -1,0 +1,11 @@
+//! The wire behaviour of the runtime (DESIGN §2), driven in-process through a router.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cookies;
+mod expiry;
+mod failures;
+mod guards;
+mod lifecycle;
+mod saves;

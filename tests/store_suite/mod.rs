@@ -1,0 +1,453 @@
+//! The contract of `SessionStore`: every store runs these same cases.
+//!
+//! `store_suite!(factory)` expands to one `#[tokio::test]` per case. `factory` is an async
+//! expression giving `Option<impl SessionStore>`: `None` means the backend is not configured
+//! and the case prints that it was skipped.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use session_runtime::{PublicId, Record, SessionKey, SessionStore, StoreError, Update};
+
+/// A fresh random key (stores only ever see hashes; any 32 bytes will do here).
+pub fn key() -> SessionKey {
+    SessionKey::from_bytes(rand_bytes())
+}
+
+fn rand_bytes() -> [u8; 32] {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let salt = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut b = [0u8; 32];
+    b[..8].copy_from_slice(&n.to_le_bytes());
+    b[8..16].copy_from_slice(&salt.to_le_bytes());
+    b[16..24].copy_from_slice(&std::process::id().to_le_bytes().repeat(2));
+    b
+}
+
+/// Now, rounded to milliseconds (what SQL and Redis stores keep).
+pub fn now() -> SystemTime {
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+pub fn record(user: Option<&str>, fields: &[(&str, &str)], now: SystemTime) -> Record {
+    let public = format!("pub-{}", key().to_hex());
+    Record {
+        public_id: PublicId::new(public[..26].to_owned()),
+        user_id: user.map(str::to_owned),
+        data: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+        created_at: now,
+        last_seen: now,
+        expires_at: now + Duration::from_secs(1800),
+        absolute_expires_at: now + Duration::from_secs(12 * 3600),
+        authenticated_at: user.map(|_| now),
+        device: Some("test-agent/1.0".into()),
+        version: 0,
+    }
+}
+
+fn set(fields: &[(&str, &str)]) -> Update {
+    Update {
+        set: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Update::default()
+    }
+}
+
+pub async fn create_then_load_round_trips(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    let r = record(Some("42"), &[("a", "1"), ("b", "\"x\"")], t);
+    store.create(&k, &r).await.unwrap();
+    let got = store.load(&k, t).await.unwrap().expect("created");
+    assert_eq!(got.public_id, r.public_id);
+    assert_eq!(got.user_id.as_deref(), Some("42"));
+    assert_eq!(got.data, r.data);
+    assert_eq!(got.created_at, r.created_at);
+    assert_eq!(got.expires_at, r.expires_at);
+    assert_eq!(got.absolute_expires_at, r.absolute_expires_at);
+    assert_eq!(got.device, r.device);
+}
+
+pub async fn unknown_key_loads_nothing(store: &impl SessionStore) {
+    assert!(store.load(&key(), now()).await.unwrap().is_none());
+}
+
+pub async fn create_refuses_an_existing_key(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(None, &[("a", "1")], t))
+        .await
+        .unwrap();
+    let err = store
+        .create(&k, &record(None, &[("a", "2")], t))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    let got = store.load(&k, t).await.unwrap().unwrap();
+    assert_eq!(got.data["a"], "1", "the first record is untouched");
+}
+
+pub async fn update_writes_only_named_fields(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(None, &[("a", "1"), ("b", "2"), ("c", "3")], t))
+        .await
+        .unwrap();
+    let mut u = set(&[("a", "10"), ("d", "4")]);
+    u.remove.push("c".into());
+    assert!(store.update(&k, &u).await.unwrap());
+    let got = store.load(&k, t).await.unwrap().unwrap();
+    let expect: BTreeMap<String, String> = [("a", "10"), ("b", "2"), ("d", "4")]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(got.data, expect);
+}
+
+pub async fn update_of_a_missing_record_creates_nothing(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    assert!(!store.update(&k, &set(&[("a", "1")])).await.unwrap());
+    assert!(store.load(&k, t).await.unwrap().is_none());
+}
+
+pub async fn update_moves_expiry_when_asked(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(None, &[("a", "1")], t))
+        .await
+        .unwrap();
+    let later = t + Duration::from_secs(100);
+    let mut u = set(&[("a", "2")]);
+    u.last_seen = Some(later);
+    u.expires_at = Some(later + Duration::from_secs(1800));
+    store.update(&k, &u).await.unwrap();
+    let got = store.load(&k, later).await.unwrap().unwrap();
+    assert_eq!(got.last_seen, later);
+    assert_eq!(got.expires_at, later + Duration::from_secs(1800));
+}
+
+pub async fn version_increases_on_every_write(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(None, &[("a", "1")], t))
+        .await
+        .unwrap();
+    let v0 = store.load(&k, t).await.unwrap().unwrap().version;
+    store.update(&k, &set(&[("a", "2")])).await.unwrap();
+    let v1 = store.load(&k, t).await.unwrap().unwrap().version;
+    store.update(&k, &set(&[("a", "3")])).await.unwrap();
+    let v2 = store.load(&k, t).await.unwrap().unwrap().version;
+    assert!(v0 < v1 && v1 < v2, "{v0} {v1} {v2}");
+}
+
+pub async fn concurrent_updates_of_different_fields_all_survive(
+    store: &(impl SessionStore + Clone),
+) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(None, &[("seed", "0")], t))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("f{i}");
+            let value = i.to_string();
+            assert!(store.update(&k, &set(&[(&name, &value)])).await.unwrap());
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let got = store.load(&k, t).await.unwrap().unwrap();
+    for i in 0..16 {
+        assert_eq!(got.data[&format!("f{i}")], i.to_string());
+    }
+    assert_eq!(got.data["seed"], "0");
+}
+
+pub async fn touch_moves_expiry_but_not_data(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(None, &[("a", "1")], t))
+        .await
+        .unwrap();
+    let later = t + Duration::from_secs(60);
+    let exp = later + Duration::from_secs(1800);
+    assert!(store.touch(&k, later, exp).await.unwrap());
+    let got = store.load(&k, later).await.unwrap().unwrap();
+    assert_eq!((got.last_seen, got.expires_at), (later, exp));
+    assert_eq!(got.data["a"], "1");
+    assert!(
+        !store.touch(&key(), later, exp).await.unwrap(),
+        "no record, no touch"
+    );
+}
+
+pub async fn delete_removes_and_reports(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(Some("1"), &[("a", "1")], t))
+        .await
+        .unwrap();
+    assert!(store.delete(&k).await.unwrap());
+    assert!(!store.delete(&k).await.unwrap());
+    assert!(store.load(&k, t).await.unwrap().is_none());
+    assert!(store.list_user("1", t).await.unwrap().is_empty());
+}
+
+pub async fn expired_records_are_not_loaded_at_the_boundary(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    let r = record(None, &[("a", "1")], t);
+    let exp = r.expires_at;
+    store.create(&k, &r).await.unwrap();
+    assert!(
+        store
+            .load(&k, exp - Duration::from_millis(1))
+            .await
+            .unwrap()
+            .is_some(),
+        "alive one millisecond before expiry"
+    );
+    assert!(
+        store.load(&k, exp).await.unwrap().is_none(),
+        "dead at expiry"
+    );
+}
+
+pub async fn rotate_moves_the_record_to_the_new_key(store: &impl SessionStore) {
+    let (old, new, t) = (key(), key(), now());
+    let r = record(Some("7"), &[("a", "1"), ("b", "2")], t);
+    store.create(&old, &r).await.unwrap();
+    let mut u = set(&[("a", "9")]);
+    u.last_seen = Some(t + Duration::from_secs(5));
+    assert!(store.rotate(&old, &new, &u).await.unwrap());
+    assert!(store.load(&old, t).await.unwrap().is_none(), "old key dead");
+    let got = store.load(&new, t).await.unwrap().expect("new key live");
+    assert_eq!(got.data["a"], "9");
+    assert_eq!(got.data["b"], "2");
+    assert_eq!(got.public_id, r.public_id, "public id kept");
+    assert_eq!(got.user_id.as_deref(), Some("7"));
+    assert_eq!(got.created_at, r.created_at);
+    let listed = store.list_user("7", t).await.unwrap();
+    assert_eq!(listed.len(), 1, "the per-user index follows the rotation");
+}
+
+pub async fn rotate_of_a_missing_record_creates_nothing(store: &impl SessionStore) {
+    let (old, new, t) = (key(), key(), now());
+    assert!(!store.rotate(&old, &new, &Update::default()).await.unwrap());
+    assert!(store.load(&new, t).await.unwrap().is_none());
+}
+
+pub async fn a_delete_racing_a_rotation_wins(store: &(impl SessionStore + Clone)) {
+    // Whatever the interleaving, after both finish either nothing is left (delete won) or
+    // only the new key is (rotation finished first, then the delete missed the old key, which
+    // is fine: the deleter's token was rotated away). The old key is never live.
+    for _ in 0..20 {
+        let (old, new, t) = (key(), key(), now());
+        store
+            .create(&old, &record(Some("r"), &[("a", "1")], t))
+            .await
+            .unwrap();
+        let (s1, s2) = (store.clone(), store.clone());
+        let rot = tokio::spawn(async move { s1.rotate(&old, &new, &Update::default()).await });
+        let del = tokio::spawn(async move { s2.delete(&old).await });
+        let rotated = rot.await.unwrap().unwrap();
+        let deleted = del.await.unwrap().unwrap();
+        assert!(store.load(&old, t).await.unwrap().is_none());
+        let new_live = store.load(&new, t).await.unwrap().is_some();
+        if deleted && !rotated {
+            assert!(
+                !new_live,
+                "a deleted session is not resurrected under a new key"
+            );
+        }
+        if rotated && !deleted {
+            assert!(new_live);
+        }
+        store.delete(&new).await.unwrap();
+    }
+}
+
+pub async fn a_delete_before_a_save_wins(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(Some("1"), &[("a", "1")], t))
+        .await
+        .unwrap();
+    store.delete(&k).await.unwrap();
+    assert!(!store.update(&k, &set(&[("a", "2")])).await.unwrap());
+    assert!(
+        !store
+            .touch(&k, t, t + Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(store.load(&k, t).await.unwrap().is_none());
+}
+
+pub async fn sweep_deletes_only_expired_records(store: &impl SessionStore) {
+    let t = now();
+    let (live, dead) = (key(), key());
+    store
+        .create(&live, &record(None, &[("a", "1")], t))
+        .await
+        .unwrap();
+    let mut r = record(None, &[("a", "1")], t);
+    r.expires_at = t + Duration::from_secs(1);
+    store.create(&dead, &r).await.unwrap();
+    let swept = store.sweep(t + Duration::from_secs(2)).await.unwrap();
+    assert!(swept >= 1, "swept {swept}");
+    assert!(store.load(&dead, t).await.unwrap().is_none());
+    assert!(store.load(&live, t).await.unwrap().is_some());
+}
+
+pub async fn list_user_shows_only_that_users_live_sessions(store: &impl SessionStore) {
+    let t = now();
+    let user = format!("\"u-{}\"", key().to_hex());
+    let other = format!("\"o-{}\"", key().to_hex());
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = record(Some(&user), &[], t);
+        ids.push(r.public_id.clone());
+        store.create(&key(), &r).await.unwrap();
+    }
+    let mut expired = record(Some(&user), &[], t);
+    expired.expires_at = t + Duration::from_millis(10);
+    store.create(&key(), &expired).await.unwrap();
+    store
+        .create(&key(), &record(Some(&other), &[], t))
+        .await
+        .unwrap();
+    store.create(&key(), &record(None, &[], t)).await.unwrap();
+    let listed = store
+        .list_user(&user, t + Duration::from_secs(1))
+        .await
+        .unwrap();
+    let mut got: Vec<_> = listed.iter().map(|s| s.public_id.clone()).collect();
+    got.sort();
+    ids.sort();
+    assert_eq!(got, ids);
+    assert!(
+        listed
+            .iter()
+            .all(|s| s.user_id.as_deref() == Some(user.as_str()))
+    );
+}
+
+pub async fn delete_user_keeps_the_one_asked_for(store: &impl SessionStore) {
+    let t = now();
+    let user = format!("\"d-{}\"", key().to_hex());
+    let (keep, a, b) = (key(), key(), key());
+    for k in [&keep, &a, &b] {
+        store.create(k, &record(Some(&user), &[], t)).await.unwrap();
+    }
+    let other = key();
+    store
+        .create(&other, &record(Some("\"someone-else\""), &[], t))
+        .await
+        .unwrap();
+    assert_eq!(store.delete_user(&user, Some(&keep)).await.unwrap(), 2);
+    assert!(store.load(&keep, t).await.unwrap().is_some());
+    assert!(store.load(&a, t).await.unwrap().is_none());
+    assert!(store.load(&b, t).await.unwrap().is_none());
+    assert!(store.load(&other, t).await.unwrap().is_some());
+    assert_eq!(store.delete_user(&user, None).await.unwrap(), 1);
+    assert!(store.list_user(&user, t).await.unwrap().is_empty());
+}
+
+pub async fn delete_public_only_deletes_the_owners_session(store: &impl SessionStore) {
+    let t = now();
+    let (k, user) = (key(), format!("\"p-{}\"", key().to_hex()));
+    let r = record(Some(&user), &[], t);
+    store.create(&k, &r).await.unwrap();
+    assert!(
+        !store
+            .delete_public("\"intruder\"", &r.public_id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_public(&user, &PublicId::new("unknown"))
+            .await
+            .unwrap()
+    );
+    assert!(store.load(&k, t).await.unwrap().is_some());
+    assert!(store.delete_public(&user, &r.public_id).await.unwrap());
+    assert!(store.load(&k, t).await.unwrap().is_none());
+}
+
+pub async fn data_with_unusual_text_round_trips(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    let tricky = r#""quotes \" and \\ backslashes, ünïcödé, 'sql' ; DROP TABLE x; --""#;
+    store
+        .create(
+            &k,
+            &record(Some("\"名前\""), &[("weird key.with:chars", tricky)], t),
+        )
+        .await
+        .unwrap();
+    let got = store.load(&k, t).await.unwrap().unwrap();
+    assert_eq!(got.data["weird key.with:chars"], tricky);
+    assert_eq!(got.user_id.as_deref(), Some("\"名前\""));
+}
+
+/// Expands to one `#[tokio::test]` per case for the store built by `$make`.
+macro_rules! store_suite {
+    ($make:expr) => {
+        store_suite!(@cases $make;
+            create_then_load_round_trips,
+            unknown_key_loads_nothing,
+            create_refuses_an_existing_key,
+            update_writes_only_named_fields,
+            update_of_a_missing_record_creates_nothing,
+            update_moves_expiry_when_asked,
+            version_increases_on_every_write,
+            concurrent_updates_of_different_fields_all_survive,
+            touch_moves_expiry_but_not_data,
+            delete_removes_and_reports,
+            expired_records_are_not_loaded_at_the_boundary,
+            rotate_moves_the_record_to_the_new_key,
+            rotate_of_a_missing_record_creates_nothing,
+            a_delete_racing_a_rotation_wins,
+            a_delete_before_a_save_wins,
+            sweep_deletes_only_expired_records,
+            list_user_shows_only_that_users_live_sessions,
+            delete_user_keeps_the_one_asked_for,
+            delete_public_only_deletes_the_owners_session,
+            data_with_unusual_text_round_trips,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                match $make.await {
+                    Some(store) => $crate::store_suite::$case(&store).await,
+                    None => eprintln!("skipped {}: store not configured", stringify!($case)),
+                }
+            }
+        )*
+    };
+}
+pub(crate) use store_suite;
+
+/// Keeps `Arc` in use for stores that wrap one.
+pub type Shared<T> = Arc<T>;
