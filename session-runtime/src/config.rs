@@ -91,7 +91,6 @@ pub(crate) struct ConfigInner {
 
 impl SessionConfig {
     /// A builder starting from the secure defaults.
-    #[must_use]
     pub fn builder() -> SessionConfigBuilder {
         SessionConfigBuilder::default()
     }
@@ -301,14 +300,13 @@ impl SessionConfigBuilder {
         if !self.path.starts_with('/') || self.path.contains(';') || has_control(&self.path) {
             return Err(ConfigError::CookiePath(self.path));
         }
-        if let Some(domain) = &self.domain {
-            if domain.is_empty()
+        if let Some(domain) = &self.domain
+            && (domain.is_empty()
                 || domain.contains(';')
                 || domain.contains(char::is_whitespace)
-                || has_control(domain)
-            {
-                return Err(ConfigError::CookieDomain(domain.clone()));
-            }
+                || has_control(domain))
+        {
+            return Err(ConfigError::CookieDomain(domain.clone()));
         }
         if self.host_prefix {
             if !self.secure {
@@ -334,10 +332,10 @@ impl SessionConfigBuilder {
         if self.max_data_bytes == 0 {
             return Err(ConfigError::ZeroSizeCap);
         }
-        if let Some(url) = &self.login_url {
-            if url.is_empty() || has_control(url) {
-                return Err(ConfigError::LoginUrl(url.clone()));
-            }
+        if let Some(url) = &self.login_url
+            && (url.is_empty() || has_control(url))
+        {
+            return Err(ConfigError::LoginUrl(url.clone()));
         }
         let cookie_name = if self.host_prefix {
             format!("__Host-{}", self.name)

@@ -20,11 +20,9 @@ impl Context {
                 None => update.remove.push(name.clone()),
             }
         }
-        if refresh {
-            if let Some(b) = &st.bound {
-                update.last_seen = Some(self.now);
-                update.expires_at = Some(self.expiry(b.absolute_expires_at));
-            }
+        if refresh && let Some(b) = &st.bound {
+            update.last_seen = Some(self.now);
+            update.expires_at = Some(self.expiry(b.absolute_expires_at));
         }
         update
     }
@@ -46,14 +44,14 @@ impl Context {
         };
         let record = self.new_record(Some(user), data)?;
         let (token, key, record) = self.create_record(record).await?;
-        if let Some(old) = old_key {
-            if let Err(error) = self.store.delete(&old).await {
-                // The old token must be dead once login returns; undo rather than leave both.
-                if let Err(undo) = self.store.delete(&key).await {
-                    tracing::error!(%undo, "could not remove the new session of a failed login");
-                }
-                return Err(error.into());
+        if let Some(old) = old_key
+            && let Err(error) = self.store.delete(&old).await
+        {
+            // The old token must be dead once login returns; undo rather than leave both.
+            if let Err(undo) = self.store.delete(&key).await {
+                tracing::error!(%undo, "could not remove the new session of a failed login");
             }
+            return Err(error.into());
         }
         self.bind(token, key, record, true);
         Ok(())

@@ -83,6 +83,9 @@ pub struct TestStore {
     pub counts: Arc<Counts>,
     pub down: Arc<AtomicBool>,
     pub writes_down: Arc<AtomicBool>,
+    pub deletes_down: Arc<AtomicBool>,
+    /// Every operation in the order it was called.
+    pub ops: Arc<std::sync::Mutex<Vec<StoreOp>>>,
 }
 
 impl TestStore {
@@ -92,6 +95,8 @@ impl TestStore {
             counts: Arc::default(),
             down: Arc::default(),
             writes_down: Arc::default(),
+            deletes_down: Arc::default(),
+            ops: Arc::default(),
         }
     }
 
@@ -103,10 +108,19 @@ impl TestStore {
         self.writes_down.store(down, Ordering::SeqCst);
     }
 
+    pub fn take_ops(&self) -> Vec<StoreOp> {
+        std::mem::take(&mut *self.ops.lock().unwrap())
+    }
+
     fn check(&self, op: StoreOp, counter: &AtomicUsize) -> Result<(), StoreError> {
         counter.fetch_add(1, Ordering::SeqCst);
+        self.ops.lock().unwrap().push(op);
         let write = !matches!(op, StoreOp::Load);
-        if self.down.load(Ordering::SeqCst) || (write && self.writes_down.load(Ordering::SeqCst)) {
+        let delete = matches!(op, StoreOp::Delete);
+        if self.down.load(Ordering::SeqCst)
+            || (write && self.writes_down.load(Ordering::SeqCst))
+            || (delete && self.deletes_down.load(Ordering::SeqCst))
+        {
             return Err(StoreError::backend(
                 op,
                 "connection refused (test store is down)",

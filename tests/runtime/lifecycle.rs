@@ -138,3 +138,52 @@ async fn login_in_a_failing_handler_still_sends_its_cookie() {
     assert_eq!(store.inner.len(), 1);
     assert_eq!(get(&app, "/me", Some(&t)).await.status, 200);
 }
+
+#[tokio::test]
+async fn login_creates_the_new_record_before_deleting_the_old() {
+    use session_runtime::StoreOp;
+    let (app, store, _) = fixture();
+    let guest = post(&app, "/cart/1", None).await.token().unwrap();
+    store.take_ops();
+    post(&app, "/login/3", Some(&guest)).await;
+    let ops = store.take_ops();
+    let create = ops.iter().position(|o| *o == StoreOp::Create).unwrap();
+    let delete = ops.iter().position(|o| *o == StoreOp::Delete).unwrap();
+    assert!(create < delete, "{ops:?}");
+}
+
+#[tokio::test]
+async fn a_login_whose_old_session_cannot_be_deleted_fails_and_loses_nothing() {
+    use std::sync::atomic::Ordering;
+    let (app, store, _) = fixture();
+    let guest = post(&app, "/cart/1", None).await.token().unwrap();
+    store.deletes_down.store(true, Ordering::SeqCst);
+    let r = post(&app, "/login/3", Some(&guest)).await;
+    assert_eq!(r.status, 503);
+    assert!(r.token().is_none(), "no new token is handed out");
+    store.deletes_down.store(false, Ordering::SeqCst);
+    let after = get(&app, "/read", Some(&guest)).await.json();
+    assert_eq!(after["cart"], json!([1]), "the guest session is intact");
+    assert_eq!(after["user_id"], json!(null));
+}
+
+#[tokio::test]
+async fn the_device_label_comes_from_the_user_agent_truncated() {
+    use session_runtime::SessionStore as _;
+    let (app, store, _) = fixture();
+    let ua = format!("Mozilla/5.0 (X11; Linux x86_64) {}", "x".repeat(500));
+    let req = crate::common::request("POST", "/login/77", None)
+        .header("user-agent", &ua)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    crate::common::send(&app, req).await;
+    let list = store
+        .inner
+        .list_user("77", std::time::SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    let device = list[0].device.clone().unwrap();
+    assert!(device.starts_with("Mozilla/5.0 (X11; Linux x86_64)"));
+    assert_eq!(device.chars().count(), 120);
+}

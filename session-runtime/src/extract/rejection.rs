@@ -70,6 +70,7 @@ impl IntoResponse for SessionRejection {
     fn into_response(self) -> Response {
         let status = self.status();
         let message = self.to_string();
+        tracing::debug!(status = status.as_u16(), reason = %message, "session extractor refused the request");
         match &self {
             Self::MissingLayer => json_error(status, "session_layer_missing", &message),
             Self::StoreUnavailable => json_error(status, "session_store_unavailable", &message),

@@ -350,7 +350,7 @@ impl SessionStore for MemoryStore {
             .filter(|r| !r.is_expired(now))
             .map(|r| r.info())
             .collect();
-        sessions.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         Ok(sessions)
     }
 

@@ -1,0 +1,115 @@
+//! The example app's router, settings and session schema. Integration tests in `tests/app/`
+//! drive this same router in-process.
+
+mod api;
+pub mod pages;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use session_runtime::{MemoryStore, SessionConfig, SessionLayer, SessionSchema, SessionStore};
+
+pub use users::Users;
+
+/// What the app keeps per session.
+#[derive(SessionSchema)]
+pub struct AppSession {
+    /// `Some(id)` once logged in.
+    #[session(user_id)]
+    pub user_id: Option<i64>,
+    /// The logged-in user's name.
+    pub username: Option<String>,
+    /// Staff may see `/admin`.
+    #[session(staff)]
+    pub is_staff: bool,
+    /// Superusers may see everything.
+    #[session(superuser)]
+    pub is_superuser: bool,
+    /// The guest cart, kept across login. Stored as `c`.
+    #[session(rename = "c")]
+    pub cart: Vec<u64>,
+}
+
+/// Where sessions are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// In this process's memory.
+    Memory,
+}
+
+/// The app's settings, from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The port on 127.0.0.1.
+    pub port: u16,
+    /// The session store.
+    pub store: StoreChoice,
+}
+
+impl Settings {
+    /// Reads `PORT` (default 3000) and `SESSION_STORE` (default `memory`).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let port = match var("PORT") {
+            None => 3000,
+            Some(p) => p
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| format!("PORT must be a port number (1-65535), got {p:?}"))?,
+        };
+        let store = match var("SESSION_STORE").as_deref().map(str::trim) {
+            None | Some("" | "memory") => StoreChoice::Memory,
+            Some(other) => {
+                let scheme = other.split("://").next().unwrap_or(other);
+                return Err(match scheme {
+                    "sqlite" | "postgres" | "postgresql" | "redis" => format!(
+                        "SESSION_STORE={scheme}://... is not available in this build yet; \
+                         use SESSION_STORE=memory"
+                    ),
+                    _ => format!(
+                        "SESSION_STORE must be `memory`, `sqlite://PATH`, `postgres://...` or \
+                         `redis://...`, got {other:?}"
+                    ),
+                });
+            }
+        };
+        Ok(Self { port, store })
+    }
+}
+
+/// The app for these settings, with the demo users.
+pub fn build_app(settings: &Settings) -> Result<Router, String> {
+    let users = Arc::new(Users::demo().map_err(|e| format!("cannot hash demo passwords: {e}"))?);
+    Ok(match settings.store {
+        StoreChoice::Memory => router(MemoryStore::new(), users),
+    })
+}
+
+/// The session configuration of the app: the secure defaults, plus the login page that
+/// guards send browsers to.
+pub fn session_config() -> SessionConfig {
+    SessionConfig::builder()
+        .login_url("/login")
+        .build()
+        .unwrap_or_default()
+}
+
+/// Every route of the app, behind the session layer.
+pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
+    Router::new()
+        .route("/api/login", post(api::login))
+        .route("/api/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/admin", get(api::admin))
+        .route("/api/root", get(api::root))
+        .route("/api/cart", get(api::cart).post(api::add_to_cart))
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/admin", get(pages::admin))
+        .route("/cart", post(pages::add_to_cart))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(users)
+        .layer(SessionLayer::new(store, session_config()))
+}

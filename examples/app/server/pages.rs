@@ -1,0 +1,169 @@
+//! The browser pages: home, login form, logout, and a staff-only admin page.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use session_runtime::{RequireStaff, Session, SessionError};
+
+use super::api::sign_in;
+use super::{AppSession, Users};
+
+/// Escapes text for HTML.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
+         form{{margin:1rem 0}}label{{display:block;margin:.5rem 0}}</style></head>\
+         <body><nav><a href=\"/\">Home</a> · <a href=\"/admin\">Admin</a></nav>\
+         <h1>{title}</h1>\n{body}\n</body></html>",
+        title = esc(title),
+    ))
+}
+
+/// Where to go after login: `next` if it is a path on this site, else `/`.
+///
+/// Refuses absolute URLs, scheme-relative `//host`, backslash tricks (`/\host`) and control
+/// characters, so the login form is no open redirect.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            n
+        }
+        _ => "/",
+    }
+}
+
+pub async fn home(session: Session<AppSession>) -> Html<String> {
+    let cart = session.cart();
+    let cart_text = if cart.is_empty() {
+        "Your cart is empty.".to_owned()
+    } else {
+        format!("Your cart: {cart:?}")
+    };
+    let who = match (session.user_id(), session.username()) {
+        (Some(_), Some(name)) => format!(
+            "<p>Signed in as <strong>{}</strong>.</p>\
+             <form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
+            esc(&name)
+        ),
+        _ => "<p>You are browsing as a guest. <a href=\"/login\">Log in</a></p>".to_owned(),
+    };
+    page(
+        "Typed sessions demo",
+        &format!(
+            "{who}<p>{cart}</p>\
+             <form method=\"post\" action=\"/cart\"><label>Item number \
+             <input name=\"item\" type=\"number\" min=\"0\" required></label>\
+             <button>Add to cart</button></form>",
+            cart = esc(&cart_text)
+        ),
+    )
+}
+
+/// Query of `GET /login`.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+fn login_page(next: &str, error: Option<&str>) -> Html<String> {
+    let error = error.map_or(String::new(), |e| {
+        format!("<p role=\"alert\">{}</p>", esc(e))
+    });
+    page(
+        "Log in",
+        &format!(
+            "{error}<form method=\"post\" action=\"/login\">\
+             <input type=\"hidden\" name=\"next\" value=\"{next}\">\
+             <label>Username <input name=\"username\" autocomplete=\"username\" required></label>\
+             <label>Password <input name=\"password\" type=\"password\" \
+             autocomplete=\"current-password\" required></label>\
+             <button>Log in</button></form>\
+             <p>Demo users: alice / alice-pass, sam / sam-pass (staff), root / root-pass (superuser).</p>",
+            next = esc(next)
+        ),
+    )
+}
+
+pub async fn login_form(Query(q): Query<NextQuery>) -> Html<String> {
+    login_page(safe_next(q.next.as_deref()), None)
+}
+
+/// `POST /login` form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(users): State<Arc<Users>>,
+    session: Session<AppSession>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, SessionError> {
+    let next = safe_next(form.next.as_deref());
+    let Some(user) = users.authenticate(&form.username, &form.password) else {
+        let page = login_page(next, Some("Wrong username or password."));
+        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+    };
+    sign_in(&session, user).await?;
+    Ok(Redirect::to(next).into_response())
+}
+
+pub async fn logout(session: Session<AppSession>) -> Result<Redirect, SessionError> {
+    session.logout().await?;
+    Ok(Redirect::to("/"))
+}
+
+/// `POST /cart` form.
+#[derive(Debug, Deserialize)]
+pub struct CartForm {
+    item: u64,
+}
+
+pub async fn add_to_cart(
+    session: Session<AppSession>,
+    Form(form): Form<CartForm>,
+) -> Result<Redirect, SessionError> {
+    session.update_cart(|cart| cart.push(form.item))?;
+    Ok(Redirect::to("/"))
+}
+
+pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
+    let name = staff.username().unwrap_or_default();
+    page(
+        "Admin",
+        &format!(
+            "<p>Welcome, {} (user {}). Only staff and superusers see this page.</p>",
+            esc(&name),
+            staff.user_id()
+        ),
+    )
+}

@@ -1,0 +1,247 @@
+//! The derive input as the rest of the macro sees it, and the names it generates.
+//!
+//! Every generated name (`set_foo`, `FOO`, `AppSessionHandle`) comes from here, so `check.rs`
+//! tests for clashes between exactly the names that `expand.rs` emits.
+
+use quote::format_ident;
+use syn::{Data, DeriveInput, Fields, GenericArgument, Generics, Ident, PathArguments, Type};
+
+use crate::attr::{self, Attrs, Role};
+use crate::ctxt::Ctxt;
+
+/// A struct with named fields that derives `SessionSchema`.
+pub(crate) struct Input<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) vis: &'a syn::Visibility,
+    pub(crate) generics: &'a Generics,
+    pub(crate) fields: Vec<Field<'a>>,
+}
+
+/// One field of the schema.
+pub(crate) struct Field<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) ty: &'a Type,
+    pub(crate) attrs: Attrs,
+}
+
+/// What a generated method does, for error messages.
+#[derive(Clone, Copy)]
+pub(crate) enum MethodKind {
+    Getter,
+    Setter,
+    Remover,
+    Updater,
+}
+
+impl MethodKind {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            MethodKind::Getter => "getter",
+            MethodKind::Setter => "setter",
+            MethodKind::Remover => "remover",
+            MethodKind::Updater => "updater",
+        }
+    }
+}
+
+impl<'a> Input<'a> {
+    /// Reads a struct with named fields. Any other shape is recorded in `cx` and gives `None`.
+    pub(crate) fn from_syn(cx: &Ctxt, node: &'a DeriveInput) -> Option<Self> {
+        const NAMED: &str = "`#[derive(SessionSchema)]` needs a struct with named fields";
+        let fields = match &node.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(fields) => fields,
+                Fields::Unnamed(fields) => {
+                    let msg = format!(
+                        "{NAMED}; give each field a name, which is its key in the store: \
+                         `struct {} {{ name: Type }}`",
+                        node.ident
+                    );
+                    cx.error_spanned_by(fields, msg);
+                    return None;
+                }
+                Fields::Unit => {
+                    let msg = format!(
+                        "{NAMED}; add one field per session value: `struct {} {{ name: Type }}`",
+                        node.ident
+                    );
+                    cx.error_spanned_by(&node.ident, msg);
+                    return None;
+                }
+            },
+            Data::Enum(data) => {
+                let msg = format!("{NAMED}, not an enum; write one field per session value");
+                cx.error_spanned_by(data.enum_token, msg);
+                return None;
+            }
+            Data::Union(data) => {
+                let msg = format!("{NAMED}, not a union; write one field per session value");
+                cx.error_spanned_by(data.union_token, msg);
+                return None;
+            }
+        };
+        let fields = fields
+            .named
+            .iter()
+            .filter_map(|field| {
+                Some(Field {
+                    ident: field.ident.as_ref()?,
+                    ty: &field.ty,
+                    attrs: attr::get(cx, field),
+                })
+            })
+            .collect();
+        Some(Input {
+            ident: &node.ident,
+            vis: &node.vis,
+            generics: &node.generics,
+            fields,
+        })
+    }
+
+    /// The generated handle type: `AppSessionHandle` for `AppSession`.
+    pub(crate) fn handle_ident(&self) -> Ident {
+        handle_ident(self.ident)
+    }
+
+    /// The field with `role`, if any (the first one, should there be several).
+    pub(crate) fn role_field(&self, role: Role) -> Option<&Field<'a>> {
+        self.fields.iter().find(|field| field.role() == Some(role))
+    }
+
+    /// The fields stored as keys: every field except the `user_id` one.
+    pub(crate) fn data_fields(&self) -> impl Iterator<Item = &Field<'a>> {
+        self.fields.iter().filter(|field| !field.is_user_id())
+    }
+}
+
+impl Field<'_> {
+    pub(crate) fn role(&self) -> Option<Role> {
+        self.attrs.role.as_ref().map(|attr| attr.role)
+    }
+
+    pub(crate) fn is_user_id(&self) -> bool {
+        self.role() == Some(Role::UserId)
+    }
+
+    /// Whether changing the field changes privileges (`staff`, `superuser`).
+    pub(crate) fn is_privileged(&self) -> bool {
+        matches!(self.role(), Some(Role::Staff | Role::Superuser))
+    }
+
+    /// The field's name without any `r#`.
+    pub(crate) fn name(&self) -> String {
+        unraw(self.ident)
+    }
+
+    /// The key the field is stored under: its name, or its `rename`.
+    pub(crate) fn stored_name(&self) -> String {
+        match &self.attrs.rename {
+            Some(lit) => lit.value(),
+            None => self.name(),
+        }
+    }
+
+    /// The typed key constant: `CART` for `cart`.
+    pub(crate) fn key_const(&self) -> Ident {
+        Ident::new(&self.name().to_uppercase(), self.ident.span())
+    }
+
+    /// The getter, named like the field itself.
+    pub(crate) fn getter(&self) -> Ident {
+        self.ident.clone()
+    }
+
+    pub(crate) fn setter(&self) -> Ident {
+        format_ident!("set_{}", self.ident, span = self.ident.span())
+    }
+
+    pub(crate) fn remover(&self) -> Ident {
+        format_ident!("remove_{}", self.ident, span = self.ident.span())
+    }
+
+    pub(crate) fn updater(&self) -> Ident {
+        format_ident!("update_{}", self.ident, span = self.ident.span())
+    }
+
+    /// Every method the handle gets for this field: the `user_id` field has a getter only.
+    pub(crate) fn methods(&self) -> Vec<(Ident, MethodKind)> {
+        let mut methods = vec![(self.getter(), MethodKind::Getter)];
+        if !self.is_user_id() {
+            methods.push((self.setter(), MethodKind::Setter));
+            methods.push((self.remover(), MethodKind::Remover));
+            methods.push((self.updater(), MethodKind::Updater));
+        }
+        methods
+    }
+}
+
+/// The generated handle type for the schema `ident`.
+pub(crate) fn handle_ident(ident: &Ident) -> Ident {
+    format_ident!("{}Handle", ident, span = ident.span())
+}
+
+/// `name` for both `name` and `r#name`.
+pub(crate) fn unraw(ident: &Ident) -> String {
+    let name = ident.to_string();
+    match name.strip_prefix("r#") {
+        Some(name) => name.to_owned(),
+        None => name,
+    }
+}
+
+/// `T` for a type written `Option<T>` (or `std::option::Option<T>`), else `None`.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ungroup(ty) else {
+        return None;
+    };
+    let segments = &path.path.segments;
+    let last = segments.last()?;
+    let plain_prefix = segments
+        .iter()
+        .take(segments.len() - 1)
+        .all(|segment| segment.arguments.is_none());
+    if path.qself.is_some() || !plain_prefix || last.ident != "Option" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>().as_slice() {
+        [GenericArgument::Type(inner)] => Some(inner),
+        _ => None,
+    }
+}
+
+/// Whether a type is written `bool` (or `core::primitive::bool`).
+pub(crate) fn is_bool(ty: &Type) -> bool {
+    let Type::Path(path) = ungroup(ty) else {
+        return false;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|segment| match segment.arguments {
+            PathArguments::None => segment.ident.to_string(),
+            _ => String::new(),
+        })
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    path.qself.is_none()
+        && matches!(
+            segments.as_slice(),
+            ["bool"] | ["std" | "core", "primitive", "bool"]
+        )
+}
+
+/// Looks through invisible groups (from `macro_rules!`) and parentheses.
+fn ungroup(mut ty: &Type) -> &Type {
+    loop {
+        match ty {
+            Type::Group(group) => ty = &group.elem,
+            Type::Paren(paren) => ty = &paren.elem,
+            _ => return ty,
+        }
+    }
+}

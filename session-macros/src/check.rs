@@ -1,0 +1,246 @@
+//! The rules that relate fields to each other, one function per rule.
+//!
+//! Each function records its errors in the `Ctxt` and never stops early, so the user sees
+//! every problem at once. Expansion runs only when all of them pass.
+
+use std::collections::HashMap;
+
+use crate::ast::{Field, Input, MethodKind, is_bool, option_inner};
+use crate::attr::Role;
+use crate::ctxt::Ctxt;
+
+/// Methods of `Session<S>` and the guards (and of the prelude's `Into` / `TryInto`), with the
+/// type that has them: a getter with one of these names would be hidden behind them, since
+/// method lookup tries the wrapper before its `Deref` target, the generated handle.
+/// Keep in step with `session-runtime`'s `session.rs` and `extract/guard.rs`.
+const RESERVED: &[(&str, &str)] = &[
+    ("get", "Session"),
+    ("set", "Session"),
+    ("remove", "Session"),
+    ("update", "Session"),
+    ("login", "Session"),
+    ("logout", "Session"),
+    ("rotate", "Session"),
+    ("public_id", "Session"),
+    ("current_user_id", "Session"),
+    ("session", "RequireAuth"),
+    ("into_session", "RequireAuth"),
+    ("into", "Into"),
+    ("try_into", "TryInto"),
+];
+
+/// Runs every rule.
+pub(crate) fn check(cx: &Ctxt, input: &Input) {
+    check_not_generic(cx, input);
+    check_roles_unique(cx, input);
+    check_user_id_is_option(cx, input);
+    check_flags_are_bool(cx, input);
+    check_flags_need_user_id(cx, input);
+    check_user_id_attrs(cx, input);
+    check_flag_defaults(cx, input);
+    check_stored_keys_unique(cx, input);
+    check_method_names_unique(cx, input);
+    check_key_consts_unique(cx, input);
+    check_reserved_names(cx, input);
+}
+
+/// A schema has no generic parameters (for now): the handle, the key constants and the
+/// trait impls are all generated for one concrete type.
+fn check_not_generic(cx: &Ctxt, input: &Input) {
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(
+            input.generics,
+            "a session schema cannot be generic; remove the parameters and use concrete field types",
+        );
+    }
+}
+
+/// Each role (`user_id`, `staff`, `superuser`) is on one field at most.
+fn check_roles_unique(cx: &Ctxt, input: &Input) {
+    for role in Role::ALL {
+        let mut fields = input
+            .fields
+            .iter()
+            .filter(|field| field.role() == Some(role));
+        let Some(first) = fields.next() else { continue };
+        for field in fields {
+            if let Some(attr) = &field.attrs.role {
+                let msg = format!(
+                    "duplicate `#[session({role})]`: field `{first}` already has it; \
+                     a schema has one at most",
+                    role = role.name(),
+                    first = first.name(),
+                );
+                cx.error_spanned_by(&attr.path, msg);
+            }
+        }
+    }
+}
+
+/// The `user_id` field is an `Option<Id>`: `None` while anonymous, `Some(id)` once logged in.
+fn check_user_id_is_option(cx: &Ctxt, input: &Input) {
+    for field in input.fields.iter().filter(|field| field.is_user_id()) {
+        if option_inner(field.ty).is_none() {
+            let written = crate::attr::tokens_to_string(field.ty);
+            let id = if written.contains(' ') {
+                "YourIdType"
+            } else {
+                &written
+            };
+            let msg = format!(
+                "the `#[session(user_id)]` field must be an `Option`, `None` while logged out; \
+                 change its type to `Option<{id}>`"
+            );
+            cx.error_spanned_by(field.ty, msg);
+        }
+    }
+}
+
+/// `staff` and `superuser` fields are `bool`.
+fn check_flags_are_bool(cx: &Ctxt, input: &Input) {
+    for field in input.fields.iter().filter(|field| field.is_privileged()) {
+        if !is_bool(field.ty) {
+            let role = field.role().map_or("", Role::name);
+            let msg =
+                format!("a `#[session({role})]` field must be a `bool`; change its type to `bool`");
+            cx.error_spanned_by(field.ty, msg);
+        }
+    }
+}
+
+/// `staff` and `superuser` need a `user_id` field: roles belong to logged-in users.
+fn check_flags_need_user_id(cx: &Ctxt, input: &Input) {
+    if input.role_field(Role::UserId).is_some() {
+        return;
+    }
+    for field in &input.fields {
+        if let Some(attr) = field.attrs.role.as_ref().filter(|_| field.is_privileged()) {
+            let msg = format!(
+                "`#[session({})]` needs a `#[session(user_id)]` field, since roles belong to \
+                 logged-in users; add `#[session(user_id)] user_id: Option<YourIdType>`",
+                attr.role.name(),
+            );
+            cx.error_spanned_by(&attr.path, msg);
+        }
+    }
+}
+
+/// The `user_id` field takes neither `rename` nor `default`: the runtime stores the user id
+/// itself (it is not one of the schema's keys) and it is `None` until login.
+fn check_user_id_attrs(cx: &Ctxt, input: &Input) {
+    for field in input.fields.iter().filter(|field| field.is_user_id()) {
+        if let Some(lit) = &field.attrs.rename {
+            cx.error_spanned_by(
+                lit,
+                "`rename` does not apply to the `#[session(user_id)]` field, which the runtime \
+                 stores itself; remove it",
+            );
+        }
+        if let Some(default) = &field.attrs.default {
+            cx.error_spanned_by(
+                &default.lit,
+                "`default` does not apply to the `#[session(user_id)]` field, which is `None` \
+                 until login; remove it",
+            );
+        }
+    }
+}
+
+/// `staff` and `superuser` fields default to `false`, so that no session holds a privilege
+/// it was not given.
+fn check_flag_defaults(cx: &Ctxt, input: &Input) {
+    for field in input.fields.iter().filter(|field| field.is_privileged()) {
+        if let (Some(default), Some(role)) = (&field.attrs.default, field.role()) {
+            let msg = format!(
+                "a `#[session({})]` field defaults to `false`, so that no session gets a \
+                 privilege by default; remove `default = ...`",
+                role.name(),
+            );
+            cx.error_spanned_by(&default.lit, msg);
+        }
+    }
+}
+
+/// Two fields are never stored under the same key (after `rename`).
+fn check_stored_keys_unique(cx: &Ctxt, input: &Input) {
+    let mut seen: HashMap<String, &Field> = HashMap::new();
+    for field in input.data_fields() {
+        let key = field.stored_name();
+        if let Some(first) = seen.get(&key) {
+            let msg = format!(
+                "stored key \"{key}\" is already used by field `{}`; give this field another \
+                 name with `#[session(rename = \"...\")]`",
+                first.name(),
+            );
+            match &field.attrs.rename {
+                Some(lit) => cx.error_spanned_by(lit, msg),
+                None => cx.error_spanned_by(field.ident, msg),
+            }
+        } else {
+            seen.insert(key, field);
+        }
+    }
+}
+
+/// No two fields generate a handle method of the same name (`set_x` next to `x`).
+fn check_method_names_unique(cx: &Ctxt, input: &Input) {
+    let mut seen: HashMap<String, (&Field, MethodKind)> = HashMap::new();
+    for field in &input.fields {
+        for (method, kind) in field.methods() {
+            let name = method.to_string();
+            if let Some(&(first, first_kind)) = seen.get(&name) {
+                let msg = format!(
+                    "`{name}()` would be both the {} of field `{}` and the {} of field `{}`; \
+                     rename one of the fields (`#[session(rename = \"...\")]` keeps its stored key)",
+                    first_kind.describe(),
+                    first.name(),
+                    kind.describe(),
+                    field.name(),
+                );
+                cx.error_spanned_by(field.ident, msg);
+                break;
+            }
+            seen.insert(name, (field, kind));
+        }
+    }
+}
+
+/// No two fields map to the same key constant (`foo` and `FOO` both give `FOO`).
+fn check_key_consts_unique(cx: &Ctxt, input: &Input) {
+    let mut seen: HashMap<String, &Field> = HashMap::new();
+    for field in input.data_fields() {
+        let constant = field.key_const().to_string();
+        if let Some(first) = seen.get(&constant) {
+            let msg = format!(
+                "fields `{}` and `{}` would both get the key constant `{}::{constant}`; \
+                 rename one of them",
+                first.name(),
+                field.name(),
+                input.ident,
+            );
+            cx.error_spanned_by(field.ident, msg);
+        } else {
+            seen.insert(constant, field);
+        }
+    }
+}
+
+/// No getter is named like a method of `Session<S>` or the guards, which would hide it. The
+/// guards' `user_id()` returns the logged-in id, so with a `user_id` role on some field, no
+/// other field is named `user_id`.
+fn check_reserved_names(cx: &Ctxt, input: &Input) {
+    let has_user_id = input.role_field(Role::UserId).is_some();
+    for field in &input.fields {
+        let name = field.name();
+        let owner = match RESERVED.iter().find(|(method, _)| *method == name) {
+            Some((_, owner)) => owner,
+            None if name == "user_id" && has_user_id && !field.is_user_id() => "RequireAuth",
+            None => continue,
+        };
+        let msg = format!(
+            "a field named `{name}` would be hidden by `{owner}::{name}`; rename the field \
+             (`#[session(rename = \"{name}\")]` keeps its stored key)"
+        );
+        cx.error_spanned_by(field.ident, msg);
+    }
+}

@@ -1,0 +1,11 @@
+use session_runtime::SessionSchema;
+
+#[derive(SessionSchema)]
+pub struct AppSession {
+    #[session(user_id)]
+    pub user_id: Option<i64>,
+    #[session(staff)]
+    pub is_staff: Option<bool>,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use session_runtime::SessionSchema;
+
+#[derive(SessionSchema)]
+pub struct AppSession;
+
+fn main() {}
