@@ -46,6 +46,9 @@ pub enum ConfigError {
     /// The data size cap is zero.
     #[error("the session data size cap must be greater than zero")]
     ZeroSizeCap,
+    /// The per-user session cap is zero.
+    #[error("the per-user session cap must be at least 1")]
+    ZeroSessionCap,
     /// The login URL is empty or contains control characters.
     #[error("invalid login URL {0:?}")]
     LoginUrl(String),
@@ -86,6 +89,8 @@ pub(crate) struct ConfigInner {
     pub(crate) touch_interval: Duration,
     pub(crate) max_data_bytes: usize,
     pub(crate) login_url: Option<String>,
+    pub(crate) exclusive_login: bool,
+    pub(crate) max_sessions_per_user: Option<usize>,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -143,6 +148,8 @@ impl fmt::Debug for SessionConfig {
             .field("touch_interval", &c.touch_interval)
             .field("max_data_bytes", &c.max_data_bytes)
             .field("login_url", &c.login_url)
+            .field("exclusive_login", &c.exclusive_login)
+            .field("max_sessions_per_user", &c.max_sessions_per_user)
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +168,8 @@ pub struct SessionConfigBuilder {
     touch_interval: Duration,
     max_data_bytes: usize,
     login_url: Option<String>,
+    exclusive_login: bool,
+    max_sessions_per_user: Option<usize>,
     clock: Arc<dyn Clock>,
 }
 
@@ -178,6 +187,8 @@ impl Default for SessionConfigBuilder {
             touch_interval: Duration::from_secs(60),
             max_data_bytes: 16 * 1024,
             login_url: None,
+            exclusive_login: false,
+            max_sessions_per_user: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -270,6 +281,21 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// Makes every login exclusive: logging in ends the user's other sessions, so a user
+    /// has one session at a time (default off; per call, use
+    /// [`Session::login_exclusive`](crate::Session::login_exclusive)).
+    pub fn exclusive_login(mut self, exclusive: bool) -> Self {
+        self.exclusive_login = exclusive;
+        self
+    }
+
+    /// Caps how many sessions one user may have (default: no cap). A login past the cap ends
+    /// the user's least recently used sessions.
+    pub fn max_sessions_per_user(mut self, max: usize) -> Self {
+        self.max_sessions_per_user = Some(max);
+        self
+    }
+
     /// The clock that expiry decisions read (default: the system clock). Tests pass a
     /// [`ManualClock`](crate::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -332,6 +358,9 @@ impl SessionConfigBuilder {
         if self.max_data_bytes == 0 {
             return Err(ConfigError::ZeroSizeCap);
         }
+        if self.max_sessions_per_user == Some(0) {
+            return Err(ConfigError::ZeroSessionCap);
+        }
         if let Some(url) = &self.login_url
             && (url.is_empty() || has_control(url))
         {
@@ -354,6 +383,8 @@ impl SessionConfigBuilder {
                 touch_interval: self.touch_interval,
                 max_data_bytes: self.max_data_bytes,
                 login_url: self.login_url,
+                exclusive_login: self.exclusive_login,
+                max_sessions_per_user: self.max_sessions_per_user,
                 clock: self.clock,
             }),
         })

@@ -45,6 +45,8 @@ pub(crate) struct Bound {
     pub(crate) last_seen: SystemTime,
     pub(crate) expires_at: SystemTime,
     pub(crate) absolute_expires_at: SystemTime,
+    /// When the user last proved their identity (the login time).
+    pub(crate) authenticated_at: Option<SystemTime>,
     /// Created during this request: its token has never been sent, so it needs no rotation.
     pub(crate) fresh: bool,
 }
@@ -165,6 +167,7 @@ impl Context {
             last_seen: record.last_seen,
             expires_at: record.expires_at,
             absolute_expires_at: record.absolute_expires_at,
+            authenticated_at: record.authenticated_at,
             fresh,
         });
         st.data = record.data;

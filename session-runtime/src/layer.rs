@@ -38,6 +38,29 @@ impl SessionLayer {
     }
 }
 
+impl SessionLayer {
+    /// A handle that lists and revokes users' sessions in this layer's store, outside any
+    /// request (an admin tool, an account-disable job).
+    ///
+    /// ```
+    /// use session_runtime::{MemoryStore, SessionConfig, SessionLayer, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SessionConfig::default());
+    /// let admin = layer.admin::<AppSession>();
+    /// # let _ = admin;
+    /// ```
+    #[must_use]
+    pub fn admin<S: crate::HasUserId>(&self) -> crate::SessionAdmin<S> {
+        crate::SessionAdmin::from_parts(self.store.clone(), self.config.inner.clock.clone())
+    }
+}
+
 impl fmt::Debug for SessionLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionLayer")

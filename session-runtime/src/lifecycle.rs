@@ -6,7 +6,7 @@ use crate::context::{Context, CookieOut, State};
 use crate::error::SessionError;
 use crate::record::Update;
 use crate::store::StoreError;
-use crate::token::Token;
+use crate::token::{PublicId, Token};
 
 impl Context {
     /// The changes of this request as a store update; with `refresh`, rolling expiry moves too.
@@ -30,8 +30,11 @@ impl Context {
     /// Logs `user` (canonical JSON of the id) in under a new token; the old token dies.
     ///
     /// A guest's data, and the data of a session already logged in as `user`, is carried
-    /// over; a login as a different user starts from empty data.
-    pub(crate) async fn login(&self, user: String) -> Result<(), SessionError> {
+    /// over; a login as a different user starts from empty data. An exclusive login (asked
+    /// for, or the configured default) ends the user's other sessions; otherwise the
+    /// per-user cap, if any, ends the least recently used ones.
+    pub(crate) async fn login(&self, user: String, exclusive: bool) -> Result<(), SessionError> {
+        let exclusive = exclusive || self.config.exclusive_login;
         let (old_key, data) = {
             let st = self.state();
             let carry = st.user_id.as_deref().is_none_or(|current| current == user);
@@ -42,19 +45,52 @@ impl Context {
             };
             (st.bound.as_ref().map(|b| b.key), data)
         };
-        let record = self.new_record(Some(user), data)?;
+        let record = self.new_record(Some(user.clone()), data)?;
         let (token, key, record) = self.create_record(record).await?;
-        if let Some(old) = old_key
-            && let Err(error) = self.store.delete(&old).await
-        {
-            // The old token must be dead once login returns; undo rather than leave both.
+        let ended_others = if exclusive {
+            self.store.delete_user(&user, Some(&key)).await.map(|_| ())
+        } else {
+            Ok(())
+        };
+        let ended_old = match (&ended_others, old_key) {
+            (Ok(()), Some(old)) => self.store.delete(&old).await.map(|_| ()),
+            _ => Ok(()),
+        };
+        if let Err(error) = ended_others.and(ended_old) {
+            // The old token (and, for an exclusive login, every other session) must be dead
+            // once login returns; undo rather than leave both alive.
             if let Err(undo) = self.store.delete(&key).await {
                 tracing::error!(%undo, "could not remove the new session of a failed login");
             }
             return Err(error.into());
         }
+        if !exclusive && let Some(max) = self.config.max_sessions_per_user {
+            self.enforce_session_cap(&user, &record.public_id, max)
+                .await;
+        }
         self.bind(token, key, record, true);
         Ok(())
+    }
+
+    /// Ends the user's least recently used sessions beyond `max`, sparing `current`.
+    /// Best effort: a failure leaves the user over the cap until their next login.
+    async fn enforce_session_cap(&self, user: &str, current: &PublicId, max: usize) {
+        let mut sessions = match self.store.list_user(user, self.now).await {
+            Ok(sessions) if sessions.len() > max => sessions,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(%error, "could not list sessions to enforce the per-user cap");
+                return;
+            }
+        };
+        sessions.retain(|s| &s.public_id != current);
+        sessions.sort_by_key(|s| s.last_seen);
+        let excess = sessions.len() + 1 - max;
+        for victim in sessions.iter().take(excess) {
+            if let Err(error) = self.store.delete_public(user, &victim.public_id).await {
+                tracing::warn!(%error, "could not end a session beyond the per-user cap");
+            }
+        }
     }
 
     /// Deletes the session from the store and makes the request anonymous.

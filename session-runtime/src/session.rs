@@ -63,7 +63,7 @@ impl<S: SessionSchema> Session<S> {
         self.handle.__raw()
     }
 
-    fn ctx(&self) -> &Context {
+    pub(crate) fn ctx(&self) -> &Context {
         &self.raw().ctx
     }
 
@@ -145,11 +145,19 @@ impl<S: HasUserId> Session<S> {
     /// [`SessionError::Encode`] if the id does not serialize, [`SessionError::Store`] if the
     /// store fails; the session is then unchanged.
     pub async fn login(&self, user_id: S::UserId) -> Result<(), SessionError> {
-        let user = serde_json::to_string(&user_id).map_err(|source| SessionError::Encode {
-            field: "user_id",
-            source,
-        })?;
-        self.ctx().login(user).await
+        self.ctx()
+            .login(encode_user_id::<S>(&user_id)?, false)
+            .await
+    }
+
+    /// Logs the user in like [`login`](Self::login), and ends every other session of the
+    /// user: after it returns, this is the user's only session.
+    ///
+    /// # Errors
+    ///
+    /// As [`login`](Self::login); on error no session was ended and none was created.
+    pub async fn login_exclusive(&self, user_id: S::UserId) -> Result<(), SessionError> {
+        self.ctx().login(encode_user_id::<S>(&user_id)?, true).await
     }
 
     /// The logged-in user's id, or `None` for a guest.
@@ -157,6 +165,14 @@ impl<S: HasUserId> Session<S> {
     pub fn current_user_id(&self) -> Option<S::UserId> {
         self.raw().user_id()
     }
+}
+
+/// The canonical text form of a user id, as stores index it.
+pub(crate) fn encode_user_id<S: HasUserId>(user_id: &S::UserId) -> Result<String, SessionError> {
+    serde_json::to_string(user_id).map_err(|source| SessionError::Encode {
+        field: "user_id",
+        source,
+    })
 }
 
 impl<S: SessionSchema> Deref for Session<S> {

@@ -358,6 +358,37 @@ pub mod routes {
         Json(json!({ "root": u.user_id() }))
     }
 
+    async fn sessions(u: RequireAuth<AppSession>) -> Result<Json<Value>, SessionError> {
+        Ok(Json(json!(u.session().list_sessions().await?)))
+    }
+    async fn revoke(
+        u: RequireAuth<AppSession>,
+        Path(id): Path<String>,
+    ) -> Result<StatusCode, SessionError> {
+        let found = u
+            .session()
+            .revoke_session(&session_runtime::PublicId::new(id))
+            .await?;
+        Ok(if found {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::NOT_FOUND
+        })
+    }
+    async fn logout_others(u: RequireAuth<AppSession>) -> Result<Json<u64>, SessionError> {
+        Ok(Json(u.session().logout_others().await?))
+    }
+    async fn logout_everywhere(u: RequireAuth<AppSession>) -> Result<Json<u64>, SessionError> {
+        Ok(Json(u.session().logout_everywhere().await?))
+    }
+    async fn login_exclusive(
+        s: Session<AppSession>,
+        Path(id): Path<i64>,
+    ) -> Result<Json<Value>, SessionError> {
+        s.login_exclusive(id).await?;
+        Ok(Json(view(&s)))
+    }
+
     /// The routes without a layer.
     pub fn routes() -> Router {
         Router::new()
@@ -377,6 +408,11 @@ pub mod routes {
             .route("/me", get(me))
             .route("/admin", get(admin))
             .route("/root", get(root))
+            .route("/sessions", get(sessions))
+            .route("/sessions/{id}", axum::routing::delete(revoke))
+            .route("/logout-others", post(logout_others))
+            .route("/logout-everywhere", post(logout_everywhere))
+            .route("/login-exclusive/{id}", post(login_exclusive))
     }
 
     /// The routes behind a session layer.

@@ -8,4 +8,5 @@ mod expiry;
 mod failures;
 mod guards;
 mod lifecycle;
+mod per_user;
 mod saves;

@@ -190,6 +190,21 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         expires_at: SystemTime,
     ) -> BoxFuture<'a, bool>;
     fn delete<'a>(&'a self, key: &'a SessionKey) -> BoxFuture<'a, bool>;
+    fn list_user<'a>(
+        &'a self,
+        user_id: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Vec<SessionInfo>>;
+    fn delete_user<'a>(
+        &'a self,
+        user_id: &'a str,
+        keep: Option<&'a SessionKey>,
+    ) -> BoxFuture<'a, u64>;
+    fn delete_public<'a>(
+        &'a self,
+        user_id: &'a str,
+        public_id: &'a PublicId,
+    ) -> BoxFuture<'a, bool>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -220,5 +235,26 @@ impl<T: SessionStore> DynStore for T {
     }
     fn delete<'a>(&'a self, key: &'a SessionKey) -> BoxFuture<'a, bool> {
         Box::pin(SessionStore::delete(self, key))
+    }
+    fn list_user<'a>(
+        &'a self,
+        user_id: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Vec<SessionInfo>> {
+        Box::pin(SessionStore::list_user(self, user_id, now))
+    }
+    fn delete_user<'a>(
+        &'a self,
+        user_id: &'a str,
+        keep: Option<&'a SessionKey>,
+    ) -> BoxFuture<'a, u64> {
+        Box::pin(SessionStore::delete_user(self, user_id, keep))
+    }
+    fn delete_public<'a>(
+        &'a self,
+        user_id: &'a str,
+        public_id: &'a PublicId,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(SessionStore::delete_public(self, user_id, public_id))
     }
 }
