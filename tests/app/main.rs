@@ -9,6 +9,7 @@ mod server;
 
 mod api;
 mod pages;
+mod sessions;
 mod settings;
 
 use std::sync::{Arc, LazyLock};

@@ -3,14 +3,16 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use session_runtime::{RequireAuth, RequireStaff, RequireSuperuser, Session, SessionError};
+use session_runtime::{
+    PublicId, RequireAuth, RequireStaff, RequireSuperuser, Session, SessionError,
+};
 
-use super::users::User;
+use super::users::{PasswordError, User};
 use super::{AppSession, AppSessionHandle, Users};
 
 /// `POST /api/login` body.
@@ -54,7 +56,7 @@ pub async fn login(
             json!({ "error": "invalid_credentials", "message": "wrong username or password" });
         return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
     };
-    sign_in(&session, user).await?;
+    sign_in(&session, &user).await?;
     Ok(Json(identity(user.id, &session)).into_response())
 }
 
@@ -85,4 +87,67 @@ pub async fn add_to_cart(
 ) -> Result<Json<Value>, SessionError> {
     session.update_cart(|cart| cart.push(body.item))?;
     Ok(Json(json!({ "items": session.cart() })))
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": code, "message": message }))).into_response()
+}
+
+/// `GET /api/sessions`: my sessions, this one flagged `current`.
+pub async fn sessions(user: RequireAuth<AppSession>) -> Result<Json<Value>, SessionError> {
+    Ok(Json(json!(user.session().list_sessions().await?)))
+}
+
+/// `DELETE /api/sessions/{id}`: `204`, or `404` for unknown and other users' ids alike.
+pub async fn revoke_session(
+    user: RequireAuth<AppSession>,
+    Path(id): Path<String>,
+) -> Result<Response, SessionError> {
+    if user.session().revoke_session(&PublicId::new(id)).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Ok(error(StatusCode::NOT_FOUND, "not_found", "no such session"))
+    }
+}
+
+/// `POST /api/logout-others`: every other session of mine ends.
+pub async fn logout_others(user: RequireAuth<AppSession>) -> Result<StatusCode, SessionError> {
+    user.session().logout_others().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/password` body.
+#[derive(Debug, Deserialize)]
+pub struct PasswordChange {
+    old: String,
+    new: String,
+}
+
+/// `POST /api/password`: `204`; this session continues under a new token and every other
+/// session of mine ends.
+pub async fn change_password(
+    State(users): State<Arc<Users>>,
+    user: RequireAuth<AppSession>,
+    Json(body): Json<PasswordChange>,
+) -> Result<Response, SessionError> {
+    match users.change_password(user.user_id(), &body.old, &body.new) {
+        Ok(()) => {}
+        Err(PasswordError::WrongPassword) => {
+            return Ok(error(StatusCode::FORBIDDEN, "wrong_password", "the current password is wrong"));
+        }
+        Err(PasswordError::TooShort) => {
+            let message = format!(
+                "the new password needs at least {} characters",
+                super::users::MIN_PASSWORD_LEN
+            );
+            return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, "weak_password", &message));
+        }
+        Err(PasswordError::Hashing) => {
+            return Ok(error(StatusCode::INTERNAL_SERVER_ERROR, "hashing_failed", "try again"));
+        }
+    }
+    let session = user.session();
+    session.rotate().await?;
+    session.logout_others().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

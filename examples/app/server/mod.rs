@@ -8,7 +8,7 @@ mod users;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use session_runtime::{MemoryStore, SessionConfig, SessionLayer, SessionSchema, SessionStore};
 
 pub use users::Users;
@@ -104,6 +104,13 @@ pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
         .route("/api/admin", get(api::admin))
         .route("/api/root", get(api::root))
         .route("/api/cart", get(api::cart).post(api::add_to_cart))
+        .route("/api/sessions", get(api::sessions))
+        .route("/api/sessions/{id}", delete(api::revoke_session))
+        .route("/api/logout-others", post(api::logout_others))
+        .route("/api/password", post(api::change_password))
+        .route("/sessions", get(pages::sessions))
+        .route("/sessions/{id}/revoke", post(pages::revoke_session))
+        .route("/logout-others", post(pages::logout_others))
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))

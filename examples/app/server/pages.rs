@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use session_runtime::{RequireStaff, Session, SessionError};
+use session_runtime::{PublicId, RequireAuth, RequireStaff, Session, SessionError};
 
 use super::api::sign_in;
 use super::{AppSession, Users};
@@ -35,7 +35,8 @@ fn page(title: &str, body: &str) -> Html<String> {
          <title>{title}</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
          form{{margin:1rem 0}}label{{display:block;margin:.5rem 0}}</style></head>\
-         <body><nav><a href=\"/\">Home</a> · <a href=\"/admin\">Admin</a></nav>\
+         <body><nav><a href=\"/\">Home</a> · <a href=\"/sessions\">Your sessions</a> · \
+         <a href=\"/admin\">Admin</a></nav>\
          <h1>{title}</h1>\n{body}\n</body></html>",
         title = esc(title),
     ))
@@ -133,7 +134,7 @@ pub async fn login(
         let page = login_page(next, Some("Wrong username or password."));
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
-    sign_in(&session, user).await?;
+    sign_in(&session, &user).await?;
     Ok(Redirect::to(next).into_response())
 }
 
@@ -166,4 +167,54 @@ pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
             staff.user_id()
         ),
     )
+}
+
+/// `GET /sessions`: the signed-in user's sessions, each with a revoke button.
+pub async fn sessions(user: RequireAuth<AppSession>) -> Result<Html<String>, SessionError> {
+    let list = user.session().list_sessions().await?;
+    let mut rows = String::new();
+    for s in &list {
+        let when = humantime::format_rfc3339_seconds(s.last_seen);
+        let action = if s.current {
+            "<em>this browser</em>".to_owned()
+        } else {
+            format!(
+                "<form method=\"post\" action=\"/sessions/{id}/revoke\">\
+                 <button>Revoke</button></form>",
+                id = esc(s.id.as_str())
+            )
+        };
+        rows.push_str(&format!(
+            "<tr><td>{device}</td><td>{when}</td><td>{action}</td></tr>",
+            device = esc(s.device.as_deref().unwrap_or("unknown device")),
+        ));
+    }
+    Ok(page(
+        "Your sessions",
+        &format!(
+            "<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
+             <tbody>{rows}</tbody></table>\
+             <form method=\"post\" action=\"/logout-others\">\
+             <button>Log out all other sessions</button></form>"
+        ),
+    ))
+}
+
+/// `POST /sessions/{id}/revoke`: ends one session, back to the list.
+pub async fn revoke_session(
+    user: RequireAuth<AppSession>,
+    Path(id): Path<String>,
+) -> Result<Response, SessionError> {
+    if user.session().revoke_session(&PublicId::new(id)).await? {
+        Ok(Redirect::to("/sessions").into_response())
+    } else {
+        let body = page("Not found", "<p>No such session. <a href=\"/sessions\">Back</a></p>");
+        Ok((StatusCode::NOT_FOUND, body).into_response())
+    }
+}
+
+/// `POST /logout-others`: ends every other session, back to the list.
+pub async fn logout_others(user: RequireAuth<AppSession>) -> Result<Redirect, SessionError> {
+    user.session().logout_others().await?;
+    Ok(Redirect::to("/sessions"))
 }

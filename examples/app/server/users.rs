@@ -1,25 +1,46 @@
 //! The demo users, with argon2 password hashes computed at start.
 
+use std::sync::RwLock;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-/// A user account.
+/// A user account, without its password hash.
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: i64,
     pub username: String,
     pub is_staff: bool,
     pub is_superuser: bool,
+}
+
+#[derive(Debug)]
+struct Account {
+    user: User,
     password_hash: String,
 }
 
-/// The user directory.
+/// The user directory. Passwords can change while the app runs.
 #[derive(Debug)]
 pub struct Users {
-    users: Vec<User>,
+    accounts: RwLock<Vec<Account>>,
     /// Verified against for unknown usernames, so a miss costs as much as a wrong password.
     decoy_hash: String,
 }
+
+/// Why a password change was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordError {
+    /// The current password is wrong.
+    WrongPassword,
+    /// The new password is too short.
+    TooShort,
+    /// Hashing failed.
+    Hashing,
+}
+
+/// The shortest password accepted by a password change.
+pub const MIN_PASSWORD_LEN: usize = 8;
 
 fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     let mut bytes = [0u8; 16];
@@ -30,41 +51,79 @@ fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
         .to_string())
 }
 
+fn verify(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
 impl Users {
     /// `alice`/`alice-pass` (user), `sam`/`sam-pass` (staff), `root`/`root-pass` (superuser).
     pub fn demo() -> Result<Self, argon2::password_hash::Error> {
-        let user = |id,
-                    name: &str,
-                    pass: &str,
+        let account = |id, name: &str, pass: &str, is_staff, is_superuser| {
+            Ok::<_, argon2::password_hash::Error>(Account {
+                user: User {
+                    id,
+                    username: name.to_owned(),
                     is_staff,
-                    is_superuser|
-         -> Result<User, argon2::password_hash::Error> {
-            Ok(User {
-                id,
-                username: name.to_owned(),
-                is_staff,
-                is_superuser,
+                    is_superuser,
+                },
                 password_hash: hash(pass)?,
             })
         };
         Ok(Self {
-            users: vec![
-                user(1, "alice", "alice-pass", false, false)?,
-                user(2, "sam", "sam-pass", true, false)?,
-                user(3, "root", "root-pass", true, true)?,
-            ],
+            accounts: RwLock::new(vec![
+                account(1, "alice", "alice-pass", false, false)?,
+                account(2, "sam", "sam-pass", true, false)?,
+                account(3, "root", "root-pass", true, true)?,
+            ]),
             decoy_hash: hash("decoy password that matches nothing")?,
         })
     }
 
-    /// The user with this name and password, checked in constant time per hash.
-    pub fn authenticate(&self, username: &str, password: &str) -> Option<&User> {
-        let user = self.users.iter().find(|u| u.username == username);
-        let stored = user.map_or(self.decoy_hash.as_str(), |u| u.password_hash.as_str());
-        let parsed = PasswordHash::new(stored).ok()?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        if ok { user } else { None }
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Account>> {
+        self.accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The user with this name and password. Unknown names cost a hash check too.
+    pub fn authenticate(&self, username: &str, password: &str) -> Option<User> {
+        let (user, stored) = {
+            let accounts = self.read();
+            match accounts.iter().find(|a| a.user.username == username) {
+                Some(a) => (Some(a.user.clone()), a.password_hash.clone()),
+                None => (None, self.decoy_hash.clone()),
+            }
+        };
+        let ok = verify(password, &stored);
+        user.filter(|_| ok)
+    }
+
+    /// Changes a user's password after checking the current one.
+    pub fn change_password(&self, id: i64, old: &str, new: &str) -> Result<(), PasswordError> {
+        let stored = self
+            .read()
+            .iter()
+            .find(|a| a.user.id == id)
+            .map(|a| a.password_hash.clone())
+            .ok_or(PasswordError::WrongPassword)?;
+        if !verify(old, &stored) {
+            return Err(PasswordError::WrongPassword);
+        }
+        if new.chars().count() < MIN_PASSWORD_LEN {
+            return Err(PasswordError::TooShort);
+        }
+        let new_hash = hash(new).map_err(|_| PasswordError::Hashing)?;
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(account) = accounts.iter_mut().find(|a| a.user.id == id) {
+            account.password_hash = new_hash;
+        }
+        Ok(())
     }
 }
