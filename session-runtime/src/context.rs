@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderValue;
 use tokio::sync::OnceCell;
 
+use crate::auth_hash::AuthCheck;
 use crate::config::ConfigInner;
 use crate::error::SessionError;
 use crate::record::Record;
@@ -28,6 +29,7 @@ pub(crate) struct LoadFailed;
 pub(crate) struct Context {
     pub(crate) store: Arc<dyn DynStore>,
     pub(crate) config: Arc<ConfigInner>,
+    auth: Option<Arc<dyn AuthCheck>>,
     pub(crate) now: SystemTime,
     incoming: Option<Token>,
     pub(crate) had_cookie: bool,
@@ -94,6 +96,7 @@ impl Context {
     pub(crate) fn new(
         store: Arc<dyn DynStore>,
         config: Arc<ConfigInner>,
+        auth: Option<Arc<dyn AuthCheck>>,
         incoming: Option<Token>,
         had_cookie: bool,
         user_agent: Option<HeaderValue>,
@@ -102,6 +105,7 @@ impl Context {
         Self {
             store,
             config,
+            auth,
             now,
             incoming,
             had_cookie,
@@ -141,6 +145,10 @@ impl Context {
                 let key = token.key();
                 match self.store.load(&key, self.now).await {
                     Ok(Some(record)) if !record.is_expired(self.now) => {
+                        if !self.credentials_still_valid(&key, &record).await? {
+                            self.state().cookie = CookieOut::Remove;
+                            return Ok(());
+                        }
                         self.bind(token.clone(), key, record, false);
                         Ok(())
                     }
@@ -155,6 +163,33 @@ impl Context {
                 }
             })
             .await
+    }
+
+    /// Runs the auth hash check, if configured, on a logged-in record; a record whose
+    /// credentials changed is deleted.
+    async fn credentials_still_valid(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+    ) -> Result<bool, LoadFailed> {
+        let (Some(check), Some(user)) = (&self.auth, &record.user_id) else {
+            return Ok(true);
+        };
+        match check.matches(user, &record.data).await {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                tracing::info!("ending a session whose credentials changed since its login");
+                if let Err(error) = self.store.delete(key).await {
+                    tracing::error!(%error, "session store failed to delete a stale session");
+                    return Err(LoadFailed);
+                }
+                Ok(false)
+            }
+            Err(error) => {
+                tracing::error!(%error, "the auth hash lookup failed; answering 503");
+                Err(LoadFailed)
+            }
+        }
     }
 
     /// Binds the request to a record (loaded, or created by a login).

@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
+use std::future::Future;
+
+use crate::auth_hash::{AuthCheck, TypedCheck};
 use crate::config::SessionConfig;
+use crate::schema::{HasUserId, Key};
 use crate::service::SessionService;
 use crate::store::{DynStore, SessionStore};
 
@@ -26,6 +30,7 @@ use crate::store::{DynStore, SessionStore};
 pub struct SessionLayer {
     store: Arc<dyn DynStore>,
     config: SessionConfig,
+    auth: Option<Arc<dyn AuthCheck>>,
 }
 
 impl SessionLayer {
@@ -34,7 +39,53 @@ impl SessionLayer {
         Self {
             store: Arc::new(store),
             config,
+            auth: None,
         }
+    }
+
+    /// Ends sessions whose credentials changed: on every request that loads a logged-in
+    /// session, compares the fingerprint stored in the schema field `key` (set it at login)
+    /// with `current(user_id)`, the user's fingerprint now. On a mismatch, or if `current`
+    /// answers `None` (no such user), the session is deleted and the request is anonymous.
+    /// If `current` fails, the request gets `503`: the check fails closed.
+    ///
+    /// The fingerprint should change whenever the password does, and reveal nothing: a
+    /// SHA-256 of the stored password hash is a good choice. It costs one call of `current`
+    /// per request of a logged-in session; make it cheap (an indexed lookup, a cache).
+    ///
+    /// After a password change, [`Session::password_changed`](crate::Session::password_changed)
+    /// keeps the current session (under a new token) and ends the others.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use session_runtime::{MemoryStore, SessionConfig, SessionLayer, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    ///     pub auth_hash: Option<String>,
+    /// }
+    ///
+    /// async fn current_fingerprint(user_id: i64) -> Result<Option<String>, Infallible> {
+    ///     // Look the user up; `None` if they no longer exist.
+    ///     Ok(Some(format!("fingerprint-of-user-{user_id}")))
+    /// }
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SessionConfig::default())
+    ///     .verify_auth_hash(AppSession::AUTH_HASH, current_fingerprint);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn verify_auth_hash<S, F, Fut, E>(mut self, key: Key<S, Option<String>>, current: F) -> Self
+    where
+        S: HasUserId,
+        F: Fn(S::UserId) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<String>, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.auth = Some(Arc::new(TypedCheck { key, current }));
+        self
     }
 }
 
@@ -73,6 +124,11 @@ impl<I> Layer<I> for SessionLayer {
     type Service = SessionService<I>;
 
     fn layer(&self, inner: I) -> Self::Service {
-        SessionService::new(inner, self.store.clone(), self.config.inner.clone())
+        SessionService::new(
+            inner,
+            self.store.clone(),
+            self.config.inner.clone(),
+            self.auth.clone(),
+        )
     }
 }

@@ -82,6 +82,7 @@
 //! session is kept.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod auth_hash;
 mod clock;
 mod commit;
 mod config;
@@ -104,7 +105,10 @@ mod token;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};
 pub use error::SessionError;
-pub use extract::{RequireAuth, RequireStaff, RequireSuperuser, SessionRejection};
+pub use extract::{
+    RecentLoginRejection, RequireAuth, RequireRecentLogin, RequireStaff, RequireSuperuser,
+    SessionRejection,
+};
 pub use layer::SessionLayer;
 pub use per_user::{SessionAdmin, SessionSummary};
 pub use record::{Record, SessionInfo, Update};

@@ -149,6 +149,19 @@ impl<S: HasUserId> Session<S> {
         self.ctx().logout_everywhere().await
     }
 
+    /// After the user changed their password: keeps this session under a new token (the
+    /// old one is dead at once) and ends every other session of the user. Set the new auth
+    /// hash field first if you use [`SessionLayer::verify_auth_hash`](crate::SessionLayer::verify_auth_hash).
+    /// Returns how many other sessions ended.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] if the store fails.
+    pub async fn password_changed(&self) -> Result<u64, SessionError> {
+        self.rotate().await?;
+        self.logout_others().await
+    }
+
     /// When the user last proved their identity in this session (the login), or `None`
     /// for a guest.
     #[must_use]

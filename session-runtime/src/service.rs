@@ -13,6 +13,7 @@ use http::header::{SET_COOKIE, USER_AGENT};
 use http::{Request, StatusCode};
 use tower_service::Service;
 
+use crate::auth_hash::AuthCheck;
 use crate::commit::commit;
 use crate::config::ConfigInner;
 use crate::context::Context;
@@ -26,14 +27,21 @@ pub struct SessionService<I> {
     inner: I,
     store: Arc<dyn DynStore>,
     config: Arc<ConfigInner>,
+    auth: Option<Arc<dyn AuthCheck>>,
 }
 
 impl<I> SessionService<I> {
-    pub(crate) fn new(inner: I, store: Arc<dyn DynStore>, config: Arc<ConfigInner>) -> Self {
+    pub(crate) fn new(
+        inner: I,
+        store: Arc<dyn DynStore>,
+        config: Arc<ConfigInner>,
+        auth: Option<Arc<dyn AuthCheck>>,
+    ) -> Self {
         Self {
             inner,
             store,
             config,
+            auth,
         }
     }
 }
@@ -73,6 +81,7 @@ where
         let ctx = Arc::new(Context::new(
             self.store.clone(),
             self.config.clone(),
+            self.auth.clone(),
             token,
             had_cookie,
             req.headers().get(USER_AGENT).cloned(),

@@ -10,7 +10,9 @@ async fn login(app: &axum::Router, user: &str, pass: &str, agent: &str) -> Strin
     let req = request("POST", "/api/login", None)
         .header("content-type", "application/json")
         .header("user-agent", agent)
-        .body(Body::from(json!({"username": user, "password": pass}).to_string()))
+        .body(Body::from(
+            json!({"username": user, "password": pass}).to_string(),
+        ))
         .unwrap();
     let r = send(app, req).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -18,7 +20,13 @@ async fn login(app: &axum::Router, user: &str, pass: &str, agent: &str) -> Strin
 }
 
 async fn delete(app: &axum::Router, uri: &str, token: &str) -> Reply {
-    send(app, request("DELETE", uri, Some(token)).body(Body::empty()).unwrap()).await
+    send(
+        app,
+        request("DELETE", uri, Some(token))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -32,8 +40,14 @@ async fn list_revoke_and_404_for_unknown_or_foreign_ids() {
     let list = get(&app, "/api/sessions", Some(&phone)).await.json();
     let list = list.as_array().unwrap().clone();
     assert_eq!(list.len(), 2);
-    assert_eq!((list[0]["device"].clone(), list[0]["current"].clone()), (json!("Phone"), json!(true)));
-    assert_eq!((list[1]["device"].clone(), list[1]["current"].clone()), (json!("Laptop"), json!(false)));
+    assert_eq!(
+        (list[0]["device"].clone(), list[0]["current"].clone()),
+        (json!("Phone"), json!(true))
+    );
+    assert_eq!(
+        (list[1]["device"].clone(), list[1]["current"].clone()),
+        (json!("Laptop"), json!(false))
+    );
 
     let sams_id = get(&app, "/api/sessions", Some(&sam)).await.json()[0]["id"]
         .as_str()
@@ -41,7 +55,10 @@ async fn list_revoke_and_404_for_unknown_or_foreign_ids() {
         .to_owned();
     let foreign = delete(&app, &format!("/api/sessions/{sams_id}"), &phone).await;
     let unknown = delete(&app, "/api/sessions/nope", &phone).await;
-    assert_eq!((foreign.status.as_u16(), unknown.status.as_u16()), (404, 404));
+    assert_eq!(
+        (foreign.status.as_u16(), unknown.status.as_u16()),
+        (404, 404)
+    );
     assert_eq!(foreign.body, unknown.body, "indistinguishable");
     assert_eq!(get(&app, "/api/me", Some(&sam)).await.status, 200);
 
@@ -70,21 +87,57 @@ async fn password_change_keeps_this_session_rotated_and_ends_the_others() {
     let other = login(&app, "alice", "alice-pass", "Other").await;
     let this = login(&app, "alice", "alice-pass", "This").await;
 
-    let wrong = post_json(&app, "/api/password", Some(&this), json!({"old": "nope", "new": "new-password-1"})).await;
+    let wrong = post_json(
+        &app,
+        "/api/password",
+        Some(&this),
+        json!({"old": "nope", "new": "new-password-1"}),
+    )
+    .await;
     assert_eq!(wrong.status, 403);
-    let weak = post_json(&app, "/api/password", Some(&this), json!({"old": "alice-pass", "new": "short"})).await;
+    let weak = post_json(
+        &app,
+        "/api/password",
+        Some(&this),
+        json!({"old": "alice-pass", "new": "short"}),
+    )
+    .await;
     assert_eq!(weak.status, 422);
-    assert_eq!(get(&app, "/api/me", Some(&other)).await.status, 200, "nothing changed yet");
+    assert_eq!(
+        get(&app, "/api/me", Some(&other)).await.status,
+        200,
+        "nothing changed yet"
+    );
 
-    let r = post_json(&app, "/api/password", Some(&this), json!({"old": "alice-pass", "new": "new-password-1"})).await;
+    let r = post_json(
+        &app,
+        "/api/password",
+        Some(&this),
+        json!({"old": "alice-pass", "new": "new-password-1"}),
+    )
+    .await;
     assert_eq!(r.status, 204);
     let rotated = r.token().expect("this session continues under a new token");
     assert_ne!(rotated, this);
     assert_eq!(get(&app, "/api/me", Some(&rotated)).await.status, 200);
-    assert_eq!(get(&app, "/api/me", Some(&this)).await.status, 401, "old token dead");
-    assert_eq!(get(&app, "/api/me", Some(&other)).await.status, 401, "other sessions ended");
+    assert_eq!(
+        get(&app, "/api/me", Some(&this)).await.status,
+        401,
+        "old token dead"
+    );
+    assert_eq!(
+        get(&app, "/api/me", Some(&other)).await.status,
+        401,
+        "other sessions ended"
+    );
 
-    let old = post_json(&app, "/api/login", None, json!({"username": "alice", "password": "alice-pass"})).await;
+    let old = post_json(
+        &app,
+        "/api/login",
+        None,
+        json!({"username": "alice", "password": "alice-pass"}),
+    )
+    .await;
     assert_eq!(old.status, 401);
     login(&app, "alice", "new-password-1", "Again").await;
 }
@@ -112,9 +165,16 @@ async fn the_sessions_page_lists_and_revokes_with_buttons() {
     let this = login(&app, "alice", "alice-pass", "This browser").await;
     let page = send(&app, html("GET", "/sessions", Some(&this))).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Other &lt;b&gt;browser&lt;/b&gt;"), "escaped: {}", page.body);
+    assert!(
+        page.body.contains("Other &lt;b&gt;browser&lt;/b&gt;"),
+        "escaped: {}",
+        page.body
+    );
     assert!(page.body.contains("this browser"));
-    let start = page.body.find("action=\"/sessions/").expect("a revoke button");
+    let start = page
+        .body
+        .find("action=\"/sessions/")
+        .expect("a revoke button");
     let action = &page.body[start + 8..];
     let action = &action[..action.find('"').unwrap()];
 

@@ -4,6 +4,7 @@
 mod common;
 
 mod cookies;
+mod credentials;
 mod expiry;
 mod failures;
 mod guards;

@@ -29,8 +29,13 @@ pub struct CartItem {
 }
 
 /// Logs `user` in: new token, guest cart kept, roles copied into the session.
-pub async fn sign_in(session: &Session<AppSession>, user: &User) -> Result<(), SessionError> {
+pub async fn sign_in(
+    session: &Session<AppSession>,
+    users: &Users,
+    user: &User,
+) -> Result<(), SessionError> {
     session.login(user.id).await?;
+    session.set_auth_hash(users.fingerprint(user.id))?;
     session.set_username(Some(user.username.clone()))?;
     session.set_is_staff(user.is_staff)?;
     session.set_is_superuser(user.is_superuser)
@@ -56,7 +61,7 @@ pub async fn login(
             json!({ "error": "invalid_credentials", "message": "wrong username or password" });
         return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
     };
-    sign_in(&session, &user).await?;
+    sign_in(&session, &users, &user).await?;
     Ok(Json(identity(user.id, &session)).into_response())
 }
 
@@ -133,21 +138,32 @@ pub async fn change_password(
     match users.change_password(user.user_id(), &body.old, &body.new) {
         Ok(()) => {}
         Err(PasswordError::WrongPassword) => {
-            return Ok(error(StatusCode::FORBIDDEN, "wrong_password", "the current password is wrong"));
+            return Ok(error(
+                StatusCode::FORBIDDEN,
+                "wrong_password",
+                "the current password is wrong",
+            ));
         }
         Err(PasswordError::TooShort) => {
             let message = format!(
                 "the new password needs at least {} characters",
                 super::users::MIN_PASSWORD_LEN
             );
-            return Ok(error(StatusCode::UNPROCESSABLE_ENTITY, "weak_password", &message));
+            return Ok(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "weak_password",
+                &message,
+            ));
         }
         Err(PasswordError::Hashing) => {
-            return Ok(error(StatusCode::INTERNAL_SERVER_ERROR, "hashing_failed", "try again"));
+            return Ok(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "hashing_failed",
+                "try again",
+            ));
         }
     }
-    let session = user.session();
-    session.rotate().await?;
-    session.logout_others().await?;
+    user.set_auth_hash(users.fingerprint(user.user_id()))?;
+    user.session().password_changed().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

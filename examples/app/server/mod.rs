@@ -30,6 +30,8 @@ pub struct AppSession {
     /// The guest cart, kept across login. Stored as `c`.
     #[session(rename = "c")]
     pub cart: Vec<u64>,
+    /// Fingerprint of the password at login: a password change ends the other sessions.
+    pub auth_hash: Option<String>,
 }
 
 /// Where sessions are stored.
@@ -117,6 +119,12 @@ pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
         .route("/admin", get(pages::admin))
         .route("/cart", post(pages::add_to_cart))
         .route("/healthz", get(|| async { "ok" }))
-        .with_state(users)
-        .layer(SessionLayer::new(store, session_config()))
+        .with_state(users.clone())
+        .layer(SessionLayer::new(store, session_config()).verify_auth_hash(
+            AppSession::AUTH_HASH,
+            move |id| {
+                let users = users.clone();
+                async move { Ok::<_, std::convert::Infallible>(users.fingerprint(id)) }
+            },
+        ))
 }

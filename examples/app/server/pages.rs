@@ -134,7 +134,7 @@ pub async fn login(
         let page = login_page(next, Some("Wrong username or password."));
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
-    sign_in(&session, &user).await?;
+    sign_in(&session, &users, &user).await?;
     Ok(Redirect::to(next).into_response())
 }
 
@@ -208,7 +208,10 @@ pub async fn revoke_session(
     if user.session().revoke_session(&PublicId::new(id)).await? {
         Ok(Redirect::to("/sessions").into_response())
     } else {
-        let body = page("Not found", "<p>No such session. <a href=\"/sessions\">Back</a></p>");
+        let body = page(
+            "Not found",
+            "<p>No such session. <a href=\"/sessions\">Back</a></p>",
+        );
         Ok((StatusCode::NOT_FOUND, body).into_response())
     }
 }

@@ -102,6 +102,16 @@ impl Users {
         user.filter(|_| ok)
     }
 
+    /// A fingerprint of the user's current password hash (SHA-256, hex), or `None` if there
+    /// is no such user. Sessions store it at login; it changes with the password.
+    pub fn fingerprint(&self, id: i64) -> Option<String> {
+        use sha2::Digest as _;
+        let accounts = self.read();
+        let account = accounts.iter().find(|a| a.user.id == id)?;
+        let digest = sha2::Sha256::digest(account.password_hash.as_bytes());
+        Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// Changes a user's password after checking the current one.
     pub fn change_password(&self, id: i64, old: &str, new: &str) -> Result<(), PasswordError> {
         let stored = self

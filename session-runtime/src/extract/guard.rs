@@ -31,7 +31,14 @@ const NEXT_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERI
     .remove(b'~');
 
 fn unauthenticated(parts: &Parts, config: &ConfigInner) -> SessionRejection {
-    let login_redirect = match &config.login_url {
+    SessionRejection::Unauthenticated {
+        login_redirect: login_redirect(parts, config),
+    }
+}
+
+/// For a browser request, the configured login URL with `next` set to the requested path.
+pub(crate) fn login_redirect(parts: &Parts, config: &ConfigInner) -> Option<String> {
+    match &config.login_url {
         Some(url) if accepts_html(parts) => {
             let next = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
             let sep = if url.contains('?') { '&' } else { '?' };
@@ -41,8 +48,7 @@ fn unauthenticated(parts: &Parts, config: &ConfigInner) -> SessionRejection {
             ))
         }
         _ => None,
-    };
-    SessionRejection::Unauthenticated { login_redirect }
+    }
 }
 
 /// Loads the session and requires a logged-in user.

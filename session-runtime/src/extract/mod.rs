@@ -1,6 +1,7 @@
 //! Extractors: the guards, and the typed rejections of every extractor.
 
 mod guard;
+mod recent_login;
 mod rejection;
 
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use http::request::Parts;
 
 pub use guard::{RequireAuth, RequireStaff, RequireSuperuser};
+pub use recent_login::{RecentLoginRejection, RequireRecentLogin};
 pub use rejection::SessionRejection;
 
 use crate::context::Context;

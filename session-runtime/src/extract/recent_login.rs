@@ -1,0 +1,148 @@
+//! `RequireRecentLogin`: sensitive actions need a login that is fresh (OWASP ASVS 3.7.1).
+
+use std::fmt;
+use std::ops::Deref;
+use std::time::Duration;
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::header::LOCATION;
+use http::request::Parts;
+use http::{HeaderValue, StatusCode};
+
+use super::guard::login_redirect;
+use super::{RequireAuth, SessionRejection};
+use crate::response::{html_error, json_error};
+use crate::schema::{HasUserId, SessionSchema};
+use crate::session::Session;
+
+/// Admits logged-in sessions whose login is at most `MAX_AGE_SECS` seconds old, for
+/// sensitive actions (changing a password or an email address, paying).
+///
+/// A stale login gets `401` with `{"error": "reauthentication_required", ...}`, or for a
+/// browser a `303` to the login page with `?next=`; after logging in again the action
+/// passes. Anonymous requests are refused as by [`RequireAuth`].
+///
+/// ```
+/// use session_runtime::{RequireRecentLogin, SessionSchema};
+///
+/// #[derive(SessionSchema)]
+/// pub struct AppSession {
+///     #[session(user_id)]
+///     pub user_id: Option<i64>,
+/// }
+///
+/// // A login from the last 5 minutes.
+/// async fn delete_account(user: RequireRecentLogin<AppSession, 300>) -> String {
+///     format!("deleting account {}", user.user_id())
+/// }
+/// ```
+pub struct RequireRecentLogin<S: HasUserId, const MAX_AGE_SECS: u64> {
+    auth: RequireAuth<S>,
+}
+
+impl<S: HasUserId, const MAX_AGE_SECS: u64> RequireRecentLogin<S, MAX_AGE_SECS> {
+    /// The logged-in user's id.
+    #[must_use]
+    pub fn user_id(&self) -> S::UserId {
+        self.auth.user_id()
+    }
+
+    /// The underlying session.
+    #[must_use]
+    pub fn session(&self) -> &Session<S> {
+        self.auth.session()
+    }
+}
+
+impl<S: HasUserId, const MAX_AGE_SECS: u64> Deref for RequireRecentLogin<S, MAX_AGE_SECS> {
+    type Target = <S as SessionSchema>::Handle;
+
+    fn deref(&self) -> &Self::Target {
+        &self.auth
+    }
+}
+
+impl<S: HasUserId, const MAX_AGE_SECS: u64> fmt::Debug for RequireRecentLogin<S, MAX_AGE_SECS> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireRecentLogin")
+            .field("max_age_secs", &MAX_AGE_SECS)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`RequireRecentLogin`] refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecentLoginRejection {
+    /// Not logged in, or the session could not be loaded.
+    Session(SessionRejection),
+    /// Logged in, but too long ago: `401` (or `303` to the login page for browsers).
+    Stale {
+        /// The redirect target for browser requests.
+        login_redirect: Option<String>,
+    },
+}
+
+impl fmt::Display for RecentLoginRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Session(inner) => inner.fmt(f),
+            Self::Stale { .. } => {
+                f.write_str("this action needs a recent login: log in again to continue")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RecentLoginRejection {}
+
+impl IntoResponse for RecentLoginRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Session(inner) => inner.into_response(),
+            Self::Stale {
+                login_redirect: Some(url),
+            } => {
+                let mut res = html_error(
+                    StatusCode::SEE_OTHER,
+                    "Login required",
+                    "Please log in again to continue.",
+                );
+                if let Ok(location) = HeaderValue::from_str(&url) {
+                    res.headers_mut().insert(LOCATION, location);
+                }
+                res
+            }
+            Self::Stale { .. } => json_error(
+                StatusCode::UNAUTHORIZED,
+                "reauthentication_required",
+                &self.to_string(),
+            ),
+        }
+    }
+}
+
+impl<S: HasUserId, St: Send + Sync, const MAX_AGE_SECS: u64> FromRequestParts<St>
+    for RequireRecentLogin<S, MAX_AGE_SECS>
+{
+    type Rejection = RecentLoginRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        let auth = RequireAuth::<S>::from_request_parts(parts, state)
+            .await
+            .map_err(RecentLoginRejection::Session)?;
+        let ctx = auth.session().ctx();
+        let fresh = auth
+            .session()
+            .authenticated_at()
+            .and_then(|at| ctx.now.duration_since(at).ok())
+            .is_some_and(|age| age <= Duration::from_secs(MAX_AGE_SECS));
+        if !fresh {
+            return Err(RecentLoginRejection::Stale {
+                login_redirect: login_redirect(parts, &ctx.config),
+            });
+        }
+        Ok(Self { auth })
+    }
+}
