@@ -116,6 +116,15 @@ pub use schema::{HasStaff, HasSuperuser, HasUserId, Key, SessionSchema};
 pub use service::{ResponseFuture, SessionService};
 pub use session::Session;
 pub use store::{MemoryStore, MemoryStoreBuilder, SessionStore, StoreError, StoreOp};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use store::{PostgresStore, PostgresStoreBuilder};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use store::{RedisStore, RedisStoreBuilder};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use store::{SqliteStore, SqliteStoreBuilder};
 pub use token::{PublicId, SessionKey};
 
 /// Derives [`SessionSchema`](trait@SessionSchema) for a struct: typed accessors, one typed

@@ -5,6 +5,8 @@
 //! and the case prints that it was skipped.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -409,10 +411,369 @@ pub async fn data_with_unusual_text_round_trips(store: &impl SessionStore) {
     assert_eq!(got.user_id.as_deref(), Some("\"名前\""));
 }
 
+pub async fn create_refuses_a_taken_public_id(store: &impl SessionStore) {
+    // Public ids are random; a collision is astronomically unlikely, but it must be refused
+    // (the runtime then retries with a new one), never turn two sessions into one id.
+    let (k1, k2, t) = (key(), key(), now());
+    let user = format!("\"pid-{}\"", key().to_hex());
+    let first = record(Some(&user), &[("a", "1")], t);
+    store.create(&k1, &first).await.unwrap();
+    let mut second = record(Some(&user), &[("a", "2")], t);
+    second.public_id = first.public_id.clone();
+    let err = store.create(&k2, &second).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert!(
+        store.load(&k2, t).await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    assert_eq!(store.load(&k1, t).await.unwrap().unwrap().data["a"], "1");
+    assert_eq!(store.list_user(&user, t).await.unwrap().len(), 1);
+}
+
+pub async fn concurrent_creates_of_one_public_id_admit_exactly_one(
+    store: &(impl SessionStore + Clone),
+) {
+    let t = now();
+    let shared = record(Some("\"race\""), &[], t).public_id;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        let mut r = record(Some("\"race\""), &[], t);
+        r.public_id = shared.clone();
+        tasks.push(tokio::spawn(async move { store.create(&key(), &r).await }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "one winner");
+    assert!(store.delete_public("\"race\"", &shared).await.unwrap());
+}
+
+pub async fn a_logout_racing_saves_never_resurrects(store: &(impl SessionStore + Clone)) {
+    for round in 0..10 {
+        let (k, t) = (key(), now());
+        store
+            .create(&k, &record(Some("1"), &[("a", "1")], t))
+            .await
+            .unwrap();
+        let mut saves = Vec::new();
+        for i in 0..4 {
+            let store = store.clone();
+            saves.push(tokio::spawn(async move {
+                let mut u = set(&[(&format!("f{i}"), "1")]);
+                u.expires_at = Some(t + Duration::from_secs(3600));
+                store.update(&k, &u).await.unwrap()
+            }));
+        }
+        let s = store.clone();
+        let logout = tokio::spawn(async move { s.delete(&k).await.unwrap() });
+        let touch = {
+            let s = store.clone();
+            tokio::spawn(async move { s.touch(&k, t, t + Duration::from_secs(60)).await.unwrap() })
+        };
+        assert!(
+            logout.await.unwrap(),
+            "round {round}: the logout found the session"
+        );
+        for save in saves {
+            save.await.unwrap();
+        }
+        touch.await.unwrap();
+        assert!(
+            store.load(&k, t).await.unwrap().is_none(),
+            "round {round}: a save after the logout re-created the session"
+        );
+        assert!(!store.update(&k, &set(&[("late", "1")])).await.unwrap());
+    }
+}
+
+pub async fn a_rotation_racing_a_read_never_shows_a_gap(store: &(impl SessionStore + Clone)) {
+    // The new record exists before the old one is gone: a reader that finds the old key
+    // missing always finds the new one, with all its data.
+    for _ in 0..10 {
+        let (old, new, t) = (key(), key(), now());
+        store
+            .create(&old, &record(Some("\"rr\""), &[("a", "1"), ("b", "2")], t))
+            .await
+            .unwrap();
+        let s = store.clone();
+        let reader = tokio::spawn(async move {
+            for _ in 0..20 {
+                let at_old = s.load(&old, t).await.unwrap();
+                let at_new = s.load(&new, t).await.unwrap();
+                match (at_old, at_new) {
+                    (Some(r), _) | (None, Some(r)) => {
+                        assert_eq!(r.data.len(), 2, "a reader saw a partial record");
+                    }
+                    (None, None) => panic!("a reader saw neither the old nor the new record"),
+                }
+                tokio::task::yield_now().await;
+            }
+        });
+        assert!(store.rotate(&old, &new, &Update::default()).await.unwrap());
+        reader.await.unwrap();
+        assert!(store.load(&old, t).await.unwrap().is_none());
+        store.delete(&new).await.unwrap();
+    }
+}
+
+pub async fn concurrent_saves_and_touches_keep_every_field(store: &(impl SessionStore + Clone)) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(None, &[("keep", "0"), ("drop", "0")], t))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..12u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let later = t + Duration::from_secs(i);
+            if i % 3 == 0 {
+                assert!(
+                    store
+                        .touch(&k, later, later + Duration::from_secs(1800))
+                        .await
+                        .unwrap()
+                );
+            } else if i == 1 {
+                let u = Update {
+                    remove: vec!["drop".into()],
+                    ..Update::default()
+                };
+                assert!(store.update(&k, &u).await.unwrap());
+            } else {
+                let u = set(&[(&format!("g{i}"), &format!("[{i}]"))]);
+                assert!(store.update(&k, &u).await.unwrap());
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let got = store.load(&k, t).await.unwrap().unwrap();
+    assert_eq!(got.data["keep"], "0");
+    assert!(!got.data.contains_key("drop"));
+    for i in (0..12u64).filter(|i| i % 3 != 0 && *i != 1) {
+        assert_eq!(got.data[&format!("g{i}")], format!("[{i}]"));
+    }
+}
+
+pub async fn expiry_follows_a_touch_on_a_moved_clock(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    let r = record(Some("\"exp\""), &[("a", "1")], t);
+    let first = r.expires_at;
+    store.create(&k, &r).await.unwrap();
+    let later = first - Duration::from_secs(1);
+    let second = later + Duration::from_secs(1800);
+    assert!(store.touch(&k, later, second).await.unwrap());
+    assert!(
+        store.load(&k, first).await.unwrap().is_some(),
+        "the touch moved expiry"
+    );
+    assert!(
+        store
+            .load(&k, second - Duration::from_millis(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.list_user("\"exp\"", first).await.unwrap().len(), 1);
+    assert!(store.list_user("\"exp\"", second).await.unwrap().is_empty());
+    // Last: a store may delete what it finds expired on a read.
+    assert!(
+        store.load(&k, second).await.unwrap().is_none(),
+        "dead at the new expiry"
+    );
+}
+
+pub async fn rotate_applies_removals_and_moves_expiry(store: &impl SessionStore) {
+    let (old, new, t) = (key(), key(), now());
+    store
+        .create(&old, &record(Some("\"ra\""), &[("a", "1"), ("b", "2")], t))
+        .await
+        .unwrap();
+    let later = t + Duration::from_secs(30);
+    let u = Update {
+        set: [("c".to_owned(), "3".to_owned())].into(),
+        remove: vec!["a".into()],
+        last_seen: Some(later),
+        expires_at: Some(later + Duration::from_secs(900)),
+    };
+    assert!(store.rotate(&old, &new, &u).await.unwrap());
+    let got = store.load(&new, later).await.unwrap().unwrap();
+    let keys: Vec<&str> = got.data.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["b", "c"]);
+    assert_eq!(got.last_seen, later);
+    assert_eq!(got.expires_at, later + Duration::from_secs(900));
+    assert!(
+        store
+            .load(&new, later + Duration::from_secs(900))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn rotate_onto_a_taken_key_fails_and_keeps_the_old(store: &impl SessionStore) {
+    let (old, taken, t) = (key(), key(), now());
+    store
+        .create(&old, &record(None, &[("a", "old")], t))
+        .await
+        .unwrap();
+    store
+        .create(&taken, &record(None, &[("a", "other")], t))
+        .await
+        .unwrap();
+    let err = store
+        .rotate(&old, &taken, &set(&[("a", "changed")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(store.load(&old, t).await.unwrap().unwrap().data["a"], "old");
+    assert_eq!(
+        store.load(&taken, t).await.unwrap().unwrap().data["a"],
+        "other"
+    );
+}
+
+pub async fn revocation_by_public_id_follows_a_rotation(store: &impl SessionStore) {
+    let (old, new, t) = (key(), key(), now());
+    let user = format!("\"rv-{}\"", key().to_hex());
+    let r = record(Some(&user), &[], t);
+    store.create(&old, &r).await.unwrap();
+    assert!(store.rotate(&old, &new, &Update::default()).await.unwrap());
+    let listed = store.list_user(&user, t).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].public_id, r.public_id);
+    assert!(store.delete_public(&user, &r.public_id).await.unwrap());
+    assert!(store.load(&new, t).await.unwrap().is_none());
+    // The public id is free again once its session is gone.
+    let mut again = record(Some(&user), &[], t);
+    again.public_id = r.public_id.clone();
+    store.create(&key(), &again).await.unwrap();
+}
+
+pub async fn guests_are_never_listed_nor_deleted_per_user(store: &impl SessionStore) {
+    let t = now();
+    let guest = key();
+    store
+        .create(&guest, &record(None, &[("c", "[1]")], t))
+        .await
+        .unwrap();
+    assert!(store.list_user("null", t).await.unwrap().is_empty());
+    assert_eq!(store.delete_user("null", None).await.unwrap(), 0);
+    assert!(store.load(&guest, t).await.unwrap().is_some());
+}
+
+pub async fn unknown_users_have_no_sessions(store: &impl SessionStore) {
+    let t = now();
+    let nobody = format!("\"nobody-{}\"", key().to_hex());
+    assert!(store.list_user(&nobody, t).await.unwrap().is_empty());
+    assert_eq!(store.delete_user(&nobody, Some(&key())).await.unwrap(), 0);
+    assert!(
+        !store
+            .delete_public(&nobody, &PublicId::new("nope"))
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn every_field_of_a_record_round_trips(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    let mut r = record(Some("9007199254740993"), &[], t);
+    r.last_seen = t + Duration::from_millis(7);
+    r.authenticated_at = Some(t - Duration::from_secs(5));
+    r.device = None;
+    store.create(&k, &r).await.unwrap();
+    let got = store.load(&k, t).await.unwrap().unwrap();
+    assert_eq!(
+        (got.public_id.clone(), got.user_id.clone(), got.data.clone()),
+        (r.public_id.clone(), r.user_id.clone(), r.data.clone())
+    );
+    assert_eq!((got.created_at, got.last_seen), (r.created_at, r.last_seen));
+    assert_eq!(
+        (got.expires_at, got.absolute_expires_at),
+        (r.expires_at, r.absolute_expires_at)
+    );
+    assert_eq!(got.authenticated_at, r.authenticated_at);
+    assert_eq!(got.device, None);
+    let info = &store.list_user("9007199254740993", t).await.unwrap()[0];
+    assert_eq!(info, &r.info());
+}
+
+pub async fn field_values_keep_their_exact_json_text(store: &impl SessionStore) {
+    // Values are whatever JSON text the runtime wrote: key order, spacing and number
+    // spelling come back byte for byte, so an unchanged value never looks changed.
+    let (k, t) = (key(), now());
+    let values = [
+        ("obj", r#"{"z": 1,  "a": [1.50, 2e3]}"#),
+        ("big", "18446744073709551615"),
+        ("nul", r#""a\u0000b""#),
+        ("empty", r#""""#),
+        ("null", "null"),
+    ];
+    store.create(&k, &record(None, &values, t)).await.unwrap();
+    store
+        .update(&k, &set(&[("later", r#"{ "b" : true }"#)]))
+        .await
+        .unwrap();
+    let got = store.load(&k, t).await.unwrap().unwrap();
+    for (name, value) in values {
+        assert_eq!(got.data[name], value, "{name}");
+    }
+    assert_eq!(got.data["later"], r#"{ "b" : true }"#);
+}
+
+pub async fn removing_fields_keeps_the_record(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    store
+        .create(&k, &record(Some("5"), &[("a", "1")], t))
+        .await
+        .unwrap();
+    let u = Update {
+        remove: vec!["a".into(), "never-set".into()],
+        ..Update::default()
+    };
+    assert!(store.update(&k, &u).await.unwrap());
+    let got = store
+        .load(&k, t)
+        .await
+        .unwrap()
+        .expect("deleting is the runtime's call");
+    assert!(got.data.is_empty());
+    assert_eq!(got.user_id.as_deref(), Some("5"));
+}
+
+pub async fn a_sweep_also_clears_the_per_user_index(store: &impl SessionStore) {
+    let t = now();
+    let user = format!("\"sw-{}\"", key().to_hex());
+    let mut r = record(Some(&user), &[], t);
+    r.expires_at = t + Duration::from_secs(2);
+    let public = r.public_id.clone();
+    store.create(&key(), &r).await.unwrap();
+    let later = t + Duration::from_secs(3);
+    assert!(store.sweep(later).await.unwrap() >= 1);
+    assert!(store.list_user(&user, t).await.unwrap().is_empty());
+    assert_eq!(store.delete_user(&user, None).await.unwrap(), 0);
+    assert!(!store.delete_public(&user, &public).await.unwrap());
+}
+
 /// Expands to one `#[tokio::test]` per case for the store built by `$make`.
+///
+/// `$make` is an async expression giving `Option<S>` (`None`: the backend is not configured;
+/// the case prints that it skipped). The optional `$cleanup` (`|store| async { .. }`) runs
+/// after the case, even when it fails, so tests on real servers leave nothing behind.
 macro_rules! store_suite {
     ($make:expr) => {
-        store_suite!(@cases $make;
+        store_suite!($make, |_store| async {});
+    };
+    ($make:expr, $cleanup:expr) => {
+        store_suite!(@cases $make, $cleanup;
             create_then_load_round_trips,
             unknown_key_loads_nothing,
             create_refuses_an_existing_key,
@@ -433,14 +794,38 @@ macro_rules! store_suite {
             delete_user_keeps_the_one_asked_for,
             delete_public_only_deletes_the_owners_session,
             data_with_unusual_text_round_trips,
+            create_refuses_a_taken_public_id,
+            concurrent_creates_of_one_public_id_admit_exactly_one,
+            a_logout_racing_saves_never_resurrects,
+            a_rotation_racing_a_read_never_shows_a_gap,
+            concurrent_saves_and_touches_keep_every_field,
+            expiry_follows_a_touch_on_a_moved_clock,
+            rotate_applies_removals_and_moves_expiry,
+            rotate_onto_a_taken_key_fails_and_keeps_the_old,
+            revocation_by_public_id_follows_a_rotation,
+            guests_are_never_listed_nor_deleted_per_user,
+            unknown_users_have_no_sessions,
+            every_field_of_a_record_round_trips,
+            field_values_keep_their_exact_json_text,
+            removing_fields_keeps_the_record,
+            a_sweep_also_clears_the_per_user_index,
         );
     };
-    (@cases $make:expr; $($case:ident),* $(,)?) => {
+    (@cases $make:expr, $cleanup:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 match $make.await {
-                    Some(store) => $crate::store_suite::$case(&store).await,
+                    Some(store) => {
+                        let run = store.clone();
+                        let outcome =
+                            tokio::spawn(async move { $crate::store_suite::$case(&run).await })
+                                .await;
+                        ($cleanup)(store).await;
+                        if let Err(failed) = outcome {
+                            std::panic::resume_unwind(failed.into_panic());
+                        }
+                    }
                     None => eprintln!("skipped {}: store not configured", stringify!($case)),
                 }
             }

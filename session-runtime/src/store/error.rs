@@ -80,6 +80,13 @@ pub enum StoreError {
         /// What was wrong with it.
         reason: String,
     },
+    /// The store was configured with a value it cannot use (an invalid table name or key
+    /// prefix, a malformed URL): reported when the store is built, never per request.
+    #[error("invalid session store configuration: {reason}")]
+    Config {
+        /// What was wrong.
+        reason: String,
+    },
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Rng(String),
@@ -87,6 +94,13 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps a backend error.
+    ///
+    /// ```
+    /// use session_runtime::{StoreError, StoreOp};
+    ///
+    /// let e = StoreError::backend(StoreOp::Load, "connection refused");
+    /// assert_eq!(e.to_string(), "session store failed during load: connection refused");
+    /// ```
     pub fn backend(op: StoreOp, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Self::Backend {
             op,

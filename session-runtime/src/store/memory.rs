@@ -21,7 +21,8 @@ const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Sessions in this process's memory: fast, concurrent, lost on restart.
 ///
 /// - Sharded maps, no global lock on the hot path.
-/// - A per-user index for listing and revoking a user's sessions.
+/// - A per-user index for listing and revoking a user's sessions, and a public-id index
+///   that keeps public ids unique (a taken one is a [`StoreError::Conflict`]).
 /// - Expiry is enforced on read, and a background task (started on first use inside a Tokio
 ///   runtime, stopped when the last clone of the store is dropped) sweeps expired records.
 /// - Bounded: once it holds [`max_records`](MemoryStoreBuilder::max_records) sessions it
@@ -45,6 +46,7 @@ pub struct MemoryStore {
 struct Inner {
     records: DashMap<SessionKey, Record>,
     by_user: DashMap<String, HashSet<SessionKey>>,
+    by_public: DashMap<PublicId, SessionKey>,
     len: AtomicUsize,
     max_records: usize,
     sweep_interval: Option<Duration>,
@@ -89,6 +91,7 @@ impl MemoryStoreBuilder {
             inner: Arc::new(Inner {
                 records: DashMap::new(),
                 by_user: DashMap::new(),
+                by_public: DashMap::new(),
                 len: AtomicUsize::new(0),
                 max_records: self.max_records,
                 sweep_interval: self.sweep_interval,
@@ -201,26 +204,48 @@ impl Inner {
 
     fn remove(&self, key: &SessionKey) -> Option<Record> {
         let (_, record) = self.records.remove(key)?;
+        self.forget(key, &record);
+        Some(record)
+    }
+
+    /// Drops a removed record from the count and the indexes.
+    fn forget(&self, key: &SessionKey, record: &Record) {
         self.len.fetch_sub(1, Ordering::Relaxed);
         self.unindex_user(record.user_id.as_deref(), key);
-        Some(record)
+        // Only if it still names this key: a rotation points it at the new one first.
+        self.by_public.remove_if(&record.public_id, |_, k| k == key);
     }
 
     fn remove_if_expired(&self, key: &SessionKey, now: SystemTime) -> bool {
         match self.records.remove_if(key, |_, r| r.is_expired(now)) {
             Some((_, record)) => {
-                self.len.fetch_sub(1, Ordering::Relaxed);
-                self.unindex_user(record.user_id.as_deref(), key);
+                self.forget(key, &record);
                 true
             }
             None => false,
         }
     }
 
-    fn insert_new(&self, key: SessionKey, record: Record) -> Result<(), StoreError> {
+    /// Inserts a record under a free key. A new session (`moved_from: None`) also needs a
+    /// free public id; a rotated one takes its public id over from `moved_from`.
+    fn insert_new(
+        &self,
+        key: SessionKey,
+        record: Record,
+        moved_from: Option<&SessionKey>,
+    ) -> Result<(), StoreError> {
         match self.records.entry(key) {
             Entry::Occupied(_) => Err(StoreError::Conflict),
             Entry::Vacant(slot) => {
+                match (self.by_public.entry(record.public_id.clone()), moved_from) {
+                    (dashmap::Entry::Vacant(id), None) => {
+                        id.insert(key);
+                    }
+                    (dashmap::Entry::Occupied(mut id), Some(old)) if id.get() == old => {
+                        id.insert(key);
+                    }
+                    _ => return Err(StoreError::Conflict),
+                }
                 let user = record.user_id.clone();
                 slot.insert(record);
                 self.len.fetch_add(1, Ordering::Relaxed);
@@ -269,7 +294,7 @@ impl SessionStore for MemoryStore {
         if record.user_id.is_none() && self.len() >= limit {
             return Err(StoreError::CapacityExceeded { limit });
         }
-        self.inner.insert_new(*key, record.clone())
+        self.inner.insert_new(*key, record.clone(), None)
     }
 
     async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
@@ -296,7 +321,7 @@ impl SessionStore for MemoryStore {
         let mut moved = snapshot;
         update.apply_to(&mut moved);
         // New record first: if anything below fails, the old one is still there.
-        inner.insert_new(*new, moved)?;
+        inner.insert_new(*new, moved, Some(old))?;
         match inner.remove(old) {
             None => {
                 // Deleted meanwhile (logout, revocation, expiry): the deletion wins.
@@ -371,21 +396,20 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete_public(&self, user_id: &str, public_id: &PublicId) -> Result<bool, StoreError> {
-        let keys: Vec<SessionKey> = match self.inner.by_user.get(user_id) {
-            Some(keys) => keys.iter().copied().collect(),
-            None => return Ok(false),
+        let Some(key) = self.inner.by_public.get(public_id).map(|k| *k) else {
+            return Ok(false);
         };
-        for key in keys {
-            let owned = self
-                .inner
-                .records
-                .get(&key)
-                .is_some_and(|r| &r.public_id == public_id);
-            if owned {
-                return Ok(self.inner.remove(&key).is_some());
+        let owned = self
+            .inner
+            .records
+            .remove_if(&key, |_, r| r.user_id.as_deref() == Some(user_id));
+        Ok(match owned {
+            Some((_, record)) => {
+                self.inner.forget(&key, &record);
+                true
             }
-        }
-        Ok(false)
+            None => false,
+        })
     }
 
     async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {

@@ -1,7 +1,19 @@
 //! The storage contract: one async, fallible trait, one error type, and the stores.
 
+#[cfg(any(feature = "postgres", feature = "redis", feature = "sqlite"))]
+mod deadline;
 mod error;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(any(feature = "postgres", feature = "redis", feature = "sqlite"))]
+mod sweeper;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +22,12 @@ use std::time::SystemTime;
 
 pub use error::{StoreError, StoreOp};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, PostgresStoreBuilder};
+#[cfg(feature = "redis")]
+pub use redis::{RedisStore, RedisStoreBuilder};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};

@@ -1,0 +1,503 @@
+//! The SQLite store: sessions in one embedded file that survives restarts.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row as _};
+
+use super::deadline::{DEFAULT_COMMAND_TIMEOUT, bounded, from_millis, to_millis};
+use super::sql::{DEFAULT_TABLE, TableName, decode_data, encode_data, map_err, merge_patch};
+use super::{SessionStore, StoreError, StoreOp, sweeper};
+use crate::record::{Record, SessionInfo, Update};
+use crate::token::{PublicId, SessionKey};
+
+/// Sessions in an SQLite file: embedded (bundled SQLite, no server), persistent across
+/// restarts of the app.
+///
+/// One table (default `sessions`, created with its indexes on first use) holds one row per
+/// session, keyed by the token's SHA-256; the fields live in a JSON column that each save
+/// patches in a single `UPDATE ... json_patch(...)`, so concurrent saves of different fields
+/// both keep their change and a save of a deleted session changes nothing. Writes go through
+/// one connection (SQLite has one writer at a time anyway), reads through a small pool, in
+/// WAL mode so reads never wait for writes. A background task deletes expired rows.
+///
+/// Clones share the same connections.
+///
+/// ```no_run
+/// use session_runtime::{SessionConfig, SessionLayer, SqliteStore};
+///
+/// # async fn run() -> Result<(), session_runtime::StoreError> {
+/// let store = SqliteStore::open("sessions.db").await?;
+/// let layer = SessionLayer::new(store, SessionConfig::default());
+/// # let _ = layer; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: SqlitePool,
+    reader: SqlitePool,
+    command_timeout: Duration,
+    sql: Queries,
+}
+
+/// Configures a [`SqliteStore`]; see [`SqliteStore::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SqliteStoreBuilder {
+    path: PathBuf,
+    table: String,
+    command_timeout: Duration,
+    readers: u32,
+    sweep_interval: Option<Duration>,
+}
+
+impl SqliteStoreBuilder {
+    /// The table to keep sessions in (default `sessions`): letters, digits and `_`, not
+    /// starting with a digit.
+    pub fn table(mut self, name: impl Into<String>) -> Self {
+        self.table = name.into();
+        self
+    }
+
+    /// The longest one operation may take, waiting for the file lock included (default 3 s);
+    /// past it the operation fails with [`StoreError::Timeout`] and the request gets `503`.
+    pub fn command_timeout(mut self, limit: Duration) -> Self {
+        self.command_timeout = limit;
+        self
+    }
+
+    /// How many connections serve reads (default 4). Writes always use one.
+    pub fn read_connections(mut self, n: u32) -> Self {
+        self.readers = n.max(1);
+        self
+    }
+
+    /// How often a background task deletes expired sessions (default 5 minutes).
+    pub fn sweep_interval(mut self, every: Duration) -> Self {
+        self.sweep_interval = Some(every);
+        self
+    }
+
+    /// No background sweep: expired sessions are then only deleted by
+    /// [`SessionStore::sweep`] (they are never returned by a read either way).
+    pub fn no_background_sweep(mut self) -> Self {
+        self.sweep_interval = None;
+        self
+    }
+
+    /// Opens (creating if needed) the file and the table with its indexes.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Config`] for an invalid table name; [`StoreError::Backend`] (operation
+    /// [`StoreOp::Setup`]) if the file cannot be opened or the schema cannot be created.
+    pub async fn open(self) -> Result<SqliteStore, StoreError> {
+        let table = TableName::parse(&self.table)?;
+        let options = SqliteConnectOptions::new()
+            .filename(&self.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(self.command_timeout);
+        let setup = map_err(StoreOp::Setup);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(self.command_timeout)
+            .connect_with(options.clone())
+            .await
+            .map_err(&setup)?;
+        let sql = Queries::new(&table);
+        for statement in sql.schema.iter() {
+            sqlx::query(AssertSqlSafe(statement.clone()))
+                .execute(&writer)
+                .await
+                .map_err(&setup)?;
+        }
+        let reader = SqlitePoolOptions::new()
+            .max_connections(self.readers)
+            .acquire_timeout(self.command_timeout)
+            .connect_lazy_with(options);
+        let store = SqliteStore {
+            inner: Arc::new(Inner {
+                path: self.path,
+                writer,
+                reader,
+                command_timeout: self.command_timeout,
+                sql,
+            }),
+        };
+        if let Some(every) = self.sweep_interval {
+            sweeper::spawn(&store.inner, every, "sqlite", |inner, now| async move {
+                SqliteStore { inner }.sweep(now).await
+            });
+        }
+        Ok(store)
+    }
+}
+
+impl SqliteStore {
+    /// Opens the store in the file at `path` (created if missing) with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStoreBuilder::open`].
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::builder(path).open().await
+    }
+
+    /// A builder for a store in the file at `path` with other settings.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use session_runtime::SqliteStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = SqliteStore::builder("/var/lib/app/sessions.db")
+    ///     .table("web_sessions")
+    ///     .command_timeout(Duration::from_secs(1))
+    ///     .open()
+    ///     .await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn builder(path: impl AsRef<Path>) -> SqliteStoreBuilder {
+        SqliteStoreBuilder {
+            path: path.as_ref().to_owned(),
+            table: DEFAULT_TABLE.to_owned(),
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            readers: 4,
+            sweep_interval: Some(sweeper::DEFAULT_SWEEP_INTERVAL),
+        }
+    }
+
+    /// The file the store keeps sessions in.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Closes the connections; further operations fail with [`StoreError::Backend`].
+    pub async fn close(&self) {
+        self.inner.reader.close().await;
+        self.inner.writer.close().await;
+    }
+
+    async fn run<T>(
+        &self,
+        op: StoreOp,
+        fut: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        bounded(op, self.inner.command_timeout, async {
+            fut.await.map_err(map_err(op))
+        })
+        .await
+    }
+
+    fn q(
+        statement: &Arc<str>,
+    ) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+        sqlx::query(AssertSqlSafe(statement.clone()))
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .field("table", &self.inner.sql.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every statement, built once with the validated table name.
+struct Queries {
+    table: String,
+    schema: Vec<Arc<str>>,
+    load: Arc<str>,
+    create: Arc<str>,
+    update: Arc<str>,
+    rotate: Arc<str>,
+    touch: Arc<str>,
+    delete: Arc<str>,
+    list_user: Arc<str>,
+    delete_user: Arc<str>,
+    delete_public: Arc<str>,
+    sweep: Arc<str>,
+}
+
+const COLUMNS: &str = "public_id, user_id, data, created_at, last_seen, expires_at, \
+                       absolute_expires_at, authenticated_at, device, version";
+
+impl Queries {
+    fn new(table: &TableName) -> Self {
+        let (t, b) = (&table.quoted, &table.bare);
+        let s = |sql: String| -> Arc<str> { sql.into() };
+        Self {
+            table: t.clone(),
+            schema: vec![
+                s(format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (
+                        key BLOB PRIMARY KEY NOT NULL,
+                        public_id TEXT NOT NULL UNIQUE,
+                        user_id TEXT,
+                        data TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        absolute_expires_at INTEGER NOT NULL,
+                        authenticated_at INTEGER,
+                        device TEXT,
+                        version INTEGER NOT NULL
+                    ) WITHOUT ROWID"
+                )),
+                s(format!(
+                    "CREATE INDEX IF NOT EXISTS \"{b}_user_idx\" ON {t} (user_id) \
+                     WHERE user_id IS NOT NULL"
+                )),
+                s(format!(
+                    "CREATE INDEX IF NOT EXISTS \"{b}_expires_idx\" ON {t} (expires_at)"
+                )),
+            ],
+            load: s(format!(
+                "SELECT {COLUMNS} FROM {t} WHERE key = ?1 AND expires_at > ?2"
+            )),
+            create: s(format!(
+                "INSERT INTO {t} (key, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            )),
+            update: s(format!(
+                "UPDATE {t} SET data = json_patch(data, ?2), \
+                 last_seen = COALESCE(?3, last_seen), expires_at = COALESCE(?4, expires_at), \
+                 version = version + 1 WHERE key = ?1"
+            )),
+            rotate: s(format!(
+                "UPDATE {t} SET key = ?2, data = json_patch(data, ?3), \
+                 last_seen = COALESCE(?4, last_seen), expires_at = COALESCE(?5, expires_at), \
+                 version = version + 1 WHERE key = ?1"
+            )),
+            touch: s(format!(
+                "UPDATE {t} SET last_seen = ?2, expires_at = ?3 WHERE key = ?1"
+            )),
+            delete: s(format!("DELETE FROM {t} WHERE key = ?1")),
+            list_user: s(format!(
+                "SELECT public_id, user_id, device, created_at, last_seen, expires_at FROM {t} \
+                 WHERE user_id = ?1 AND expires_at > ?2 ORDER BY last_seen DESC"
+            )),
+            delete_user: s(format!(
+                "DELETE FROM {t} WHERE user_id = ?1 AND (?2 IS NULL OR key <> ?2)"
+            )),
+            delete_public: s(format!(
+                "DELETE FROM {t} WHERE public_id = ?1 AND user_id = ?2"
+            )),
+            sweep: s(format!("DELETE FROM {t} WHERE expires_at <= ?1")),
+        }
+    }
+}
+
+fn record_from(row: &SqliteRow) -> Result<Record, StoreError> {
+    let get = |e: sqlx::Error| StoreError::Corrupt {
+        reason: e.to_string(),
+    };
+    let data: String = row.try_get("data").map_err(get)?;
+    Ok(Record {
+        public_id: PublicId::new(row.try_get::<String, _>("public_id").map_err(get)?),
+        user_id: row.try_get("user_id").map_err(get)?,
+        data: decode_data(&data)?,
+        created_at: from_millis(row.try_get("created_at").map_err(get)?),
+        last_seen: from_millis(row.try_get("last_seen").map_err(get)?),
+        expires_at: from_millis(row.try_get("expires_at").map_err(get)?),
+        absolute_expires_at: from_millis(row.try_get("absolute_expires_at").map_err(get)?),
+        authenticated_at: row
+            .try_get::<Option<i64>, _>("authenticated_at")
+            .map_err(get)?
+            .map(from_millis),
+        device: row.try_get("device").map_err(get)?,
+        version: u64::try_from(row.try_get::<i64, _>("version").map_err(get)?).unwrap_or(0),
+    })
+}
+
+fn info_from(row: &SqliteRow) -> Result<SessionInfo, StoreError> {
+    let get = |e: sqlx::Error| StoreError::Corrupt {
+        reason: e.to_string(),
+    };
+    Ok(SessionInfo {
+        public_id: PublicId::new(row.try_get::<String, _>("public_id").map_err(get)?),
+        user_id: row.try_get("user_id").map_err(get)?,
+        device: row.try_get("device").map_err(get)?,
+        created_at: from_millis(row.try_get("created_at").map_err(get)?),
+        last_seen: from_millis(row.try_get("last_seen").map_err(get)?),
+        expires_at: from_millis(row.try_get("expires_at").map_err(get)?),
+    })
+}
+
+impl SessionStore for SqliteStore {
+    async fn load(&self, key: &SessionKey, now: SystemTime) -> Result<Option<Record>, StoreError> {
+        let row = self
+            .run(
+                StoreOp::Load,
+                Self::q(&self.inner.sql.load)
+                    .bind(key.as_bytes().as_slice())
+                    .bind(to_millis(now))
+                    .fetch_optional(&self.inner.reader),
+            )
+            .await?;
+        row.as_ref().map(record_from).transpose()
+    }
+
+    async fn create(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
+        self.run(
+            StoreOp::Create,
+            Self::q(&self.inner.sql.create)
+                .bind(key.as_bytes().as_slice())
+                .bind(record.public_id.as_str())
+                .bind(record.user_id.as_deref())
+                .bind(encode_data(&record.data))
+                .bind(to_millis(record.created_at))
+                .bind(to_millis(record.last_seen))
+                .bind(to_millis(record.expires_at))
+                .bind(to_millis(record.absolute_expires_at))
+                .bind(record.authenticated_at.map(to_millis))
+                .bind(record.device.as_deref())
+                .bind(i64::try_from(record.version).unwrap_or(i64::MAX))
+                .execute(&self.inner.writer),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                StoreOp::Update,
+                Self::q(&self.inner.sql.update)
+                    .bind(key.as_bytes().as_slice())
+                    .bind(merge_patch(update))
+                    .bind(update.last_seen.map(to_millis))
+                    .bind(update.expires_at.map(to_millis))
+                    .execute(&self.inner.writer),
+            )
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn rotate(
+        &self,
+        old: &SessionKey,
+        new: &SessionKey,
+        update: &Update,
+    ) -> Result<bool, StoreError> {
+        // One statement moves the row to its new key: atomic, so there is never a moment
+        // with neither key (nor with both), and a failure leaves the old row as it was.
+        let done = self
+            .run(
+                StoreOp::Rotate,
+                Self::q(&self.inner.sql.rotate)
+                    .bind(old.as_bytes().as_slice())
+                    .bind(new.as_bytes().as_slice())
+                    .bind(merge_patch(update))
+                    .bind(update.last_seen.map(to_millis))
+                    .bind(update.expires_at.map(to_millis))
+                    .execute(&self.inner.writer),
+            )
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                StoreOp::Touch,
+                Self::q(&self.inner.sql.touch)
+                    .bind(key.as_bytes().as_slice())
+                    .bind(to_millis(last_seen))
+                    .bind(to_millis(expires_at))
+                    .execute(&self.inner.writer),
+            )
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                StoreOp::Delete,
+                Self::q(&self.inner.sql.delete)
+                    .bind(key.as_bytes().as_slice())
+                    .execute(&self.inner.writer),
+            )
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_user(
+        &self,
+        user_id: &str,
+        now: SystemTime,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows = self
+            .run(
+                StoreOp::PerUser,
+                Self::q(&self.inner.sql.list_user)
+                    .bind(user_id)
+                    .bind(to_millis(now))
+                    .fetch_all(&self.inner.reader),
+            )
+            .await?;
+        rows.iter().map(info_from).collect()
+    }
+
+    async fn delete_user(
+        &self,
+        user_id: &str,
+        keep: Option<&SessionKey>,
+    ) -> Result<u64, StoreError> {
+        let done = self
+            .run(
+                StoreOp::PerUser,
+                Self::q(&self.inner.sql.delete_user)
+                    .bind(user_id)
+                    .bind(keep.map(|k| k.as_bytes().as_slice()))
+                    .execute(&self.inner.writer),
+            )
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_public(&self, user_id: &str, public_id: &PublicId) -> Result<bool, StoreError> {
+        let done = self
+            .run(
+                StoreOp::PerUser,
+                Self::q(&self.inner.sql.delete_public)
+                    .bind(public_id.as_str())
+                    .bind(user_id)
+                    .execute(&self.inner.writer),
+            )
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let done = self
+            .run(
+                StoreOp::Sweep,
+                Self::q(&self.inner.sql.sweep)
+                    .bind(to_millis(now))
+                    .execute(&self.inner.writer),
+            )
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

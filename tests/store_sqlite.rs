@@ -1,0 +1,161 @@
+//! The store conformance suite on `SqliteStore`, and what only a file-backed store does:
+//! surviving a restart of the app, using its indexes, failing cleanly.
+
+#[path = "common/mod.rs"]
+mod common;
+mod store_suite;
+
+use std::path::PathBuf;
+
+use session_runtime::{SessionConfig, SessionStore, SqliteStore, StoreError, StoreOp};
+use store_suite::servers::unique_name;
+use store_suite::{key, now, record, store_suite};
+
+/// A database file of its own in the temporary directory; removed, with its WAL files, by
+/// [`remove_db`].
+fn db_path() -> PathBuf {
+    std::env::temp_dir().join(format!("{}.db", unique_name("session-store-test")))
+}
+
+fn remove_db(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+}
+
+async fn open_db() -> Option<SqliteStore> {
+    let store = SqliteStore::builder(db_path())
+        .no_background_sweep()
+        .open()
+        .await
+        .expect("open a fresh SQLite file");
+    Some(store)
+}
+
+store_suite!(open_db(), |store: SqliteStore| async move {
+    let path = store.path().to_owned();
+    store.close().await;
+    remove_db(&path);
+});
+
+#[tokio::test]
+async fn a_session_survives_a_restart_of_the_app() {
+    let path = db_path();
+    let clock = session_runtime::ManualClock::new();
+    let token = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let app = common::routes::app(store.clone(), common::config(&clock));
+        let token = common::post(&app, "/login/7", None).await.token().unwrap();
+        assert_eq!(
+            common::post(&app, "/cart/3", Some(&token)).await.status,
+            200
+        );
+        drop(app);
+        store.close().await;
+        token
+    };
+    // A new store and router over the same file: a restarted app.
+    let store = SqliteStore::open(&path).await.unwrap();
+    let app = common::routes::app(store.clone(), common::config(&clock));
+    let me = common::get(&app, "/me", Some(&token)).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["user_id"], 7);
+    let read = common::get(&app, "/read", Some(&token)).await;
+    assert_eq!(read.json()["cart"], serde_json::json!([3]));
+    store.close().await;
+    remove_db(&path);
+}
+
+#[tokio::test]
+async fn opening_twice_is_idempotent_and_keeps_the_data() {
+    let path = db_path();
+    let (k, t) = (key(), now());
+    let first = SqliteStore::builder(&path)
+        .table("custom_sessions")
+        .open()
+        .await
+        .unwrap();
+    first
+        .create(&k, &record(Some("1"), &[("a", "1")], t))
+        .await
+        .unwrap();
+    let second = SqliteStore::builder(&path)
+        .table("custom_sessions")
+        .open()
+        .await
+        .unwrap();
+    assert!(second.load(&k, t).await.unwrap().is_some());
+    first.close().await;
+    second.close().await;
+    remove_db(&path);
+}
+
+#[tokio::test]
+async fn per_user_operations_and_the_sweep_use_indexes() {
+    let path = db_path();
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.close().await;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    for query in [
+        "SELECT * FROM sessions WHERE key = x'00' AND expires_at > 1",
+        "SELECT * FROM sessions WHERE user_id = '1' AND expires_at > 1 ORDER BY last_seen DESC",
+        "DELETE FROM sessions WHERE user_id = '1' AND (NULL IS NULL OR key <> NULL)",
+        "DELETE FROM sessions WHERE public_id = 'x' AND user_id = '1'",
+        "DELETE FROM sessions WHERE expires_at <= 1",
+    ] {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {query}")))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        let detail: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+        assert!(
+            detail.iter().all(|d| !d.starts_with("SCAN"))
+                && detail.iter().any(|d| d.starts_with("SEARCH")),
+            "{query}: {detail:?}"
+        );
+    }
+    remove_db(&path);
+}
+
+#[tokio::test]
+async fn bad_configuration_and_unusable_files_are_errors_not_panics() {
+    let err = SqliteStore::builder(db_path())
+        .table("sessions; DROP TABLE x")
+        .open()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Config { .. }), "{err}");
+    let missing_dir = std::env::temp_dir()
+        .join(unique_name("no-such-dir"))
+        .join("s.db");
+    let err = SqliteStore::open(&missing_dir).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Backend {
+                op: StoreOp::Setup,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_store_answers_503_and_public_routes_still_work() {
+    let path = db_path();
+    let store = SqliteStore::open(&path).await.unwrap();
+    let app = common::routes::app(store.clone(), SessionConfig::default());
+    let token = common::post(&app, "/login/1", None).await.token().unwrap();
+    store.close().await;
+    let r = common::get(&app, "/me", Some(&token)).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(common::get(&app, "/public", Some(&token)).await.status, 200);
+    remove_db(&path);
+}
