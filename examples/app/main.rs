@@ -4,6 +4,9 @@
 //! ```text
 //! cargo run --example app
 //! PORT=8080 SESSION_STORE=memory cargo run --example app
+//! SESSION_STORE=sqlite://sessions.db cargo run --example app
+//! SESSION_STORE=postgres://postgres@127.0.0.1/app cargo run --example app
+//! SESSION_STORE=redis://127.0.0.1:6379 cargo run --example app
 //! ```
 
 mod server;
@@ -27,7 +30,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let app = match build_app(&settings) {
+    let app = match build_app(&settings).await {
         Ok(app) => app,
         Err(message) => {
             eprintln!("error: {message}");

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
-use session_runtime::{MemoryStore, SessionConfig, SessionLayer, SessionSchema, SessionStore};
+use session_runtime::{
+    MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer, SessionSchema,
+    SessionStore, SqliteStore,
+};
 
 pub use users::Users;
 
@@ -34,11 +37,49 @@ pub struct AppSession {
     pub auth_hash: Option<String>,
 }
 
-/// Where sessions are stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where sessions are stored: `SESSION_STORE`.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreChoice {
-    /// In this process's memory.
+    /// `memory`: in this process's memory.
     Memory,
+    /// `sqlite://PATH`: in an SQLite file, created if missing.
+    Sqlite(std::path::PathBuf),
+    /// `postgres://...`: in PostgreSQL (the table is created if missing).
+    Postgres(String),
+    /// `redis://...`: in Redis, shared by every instance of the app.
+    Redis(String),
+}
+
+impl std::fmt::Debug for StoreChoice {
+    // Server URLs may hold a password: only the kind of store is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(_) => f.write_str("Postgres(..)"),
+            Self::Redis(_) => f.write_str("Redis(..)"),
+        }
+    }
+}
+
+impl StoreChoice {
+    /// Parses `SESSION_STORE`.
+    fn parse(value: &str) -> Result<Self, String> {
+        let (scheme, rest) = value.split_once("://").unwrap_or((value, ""));
+        match scheme {
+            "" | "memory" if rest.is_empty() => Ok(Self::Memory),
+            "sqlite" if !rest.is_empty() => Ok(Self::Sqlite(rest.into())),
+            "sqlite" => Err("SESSION_STORE=sqlite://PATH needs a file path, e.g. \
+                             sqlite://sessions.db"
+                .to_owned()),
+            "postgres" | "postgresql" => Ok(Self::Postgres(value.to_owned())),
+            "redis" | "rediss" => Ok(Self::Redis(value.to_owned())),
+            _ => Err(format!(
+                "SESSION_STORE must be `memory`, `sqlite://PATH`, `postgres://...` or \
+                 `redis://...`, got {value:?}"
+            )),
+        }
+    }
 }
 
 /// The app's settings, from the environment.
@@ -60,31 +101,26 @@ impl Settings {
                 .parse::<u16>()
                 .map_err(|_| format!("PORT must be a port number (1-65535), got {p:?}"))?,
         };
-        let store = match var("SESSION_STORE").as_deref().map(str::trim) {
-            None | Some("" | "memory") => StoreChoice::Memory,
-            Some(other) => {
-                let scheme = other.split("://").next().unwrap_or(other);
-                return Err(match scheme {
-                    "sqlite" | "postgres" | "postgresql" | "redis" => format!(
-                        "SESSION_STORE={scheme}://... is not available in this build yet; \
-                         use SESSION_STORE=memory"
-                    ),
-                    _ => format!(
-                        "SESSION_STORE must be `memory`, `sqlite://PATH`, `postgres://...` or \
-                         `redis://...`, got {other:?}"
-                    ),
-                });
-            }
+        let store = match var("SESSION_STORE") {
+            None => StoreChoice::Memory,
+            Some(value) => StoreChoice::parse(value.trim())?,
         };
         Ok(Self { port, store })
     }
 }
 
-/// The app for these settings, with the demo users.
-pub fn build_app(settings: &Settings) -> Result<Router, String> {
+/// The app for these settings, with the demo users. Connects to the session store (and
+/// creates its table) first, so a store that cannot be reached is an error at start.
+pub async fn build_app(settings: &Settings) -> Result<Router, String> {
     let users = Arc::new(Users::demo().map_err(|e| format!("cannot hash demo passwords: {e}"))?);
-    Ok(match settings.store {
+    let failed = |e: session_runtime::StoreError| format!("cannot open the session store: {e}");
+    Ok(match &settings.store {
         StoreChoice::Memory => router(MemoryStore::new(), users),
+        StoreChoice::Sqlite(path) => router(SqliteStore::open(path).await.map_err(failed)?, users),
+        StoreChoice::Postgres(url) => {
+            router(PostgresStore::connect(url).await.map_err(failed)?, users)
+        }
+        StoreChoice::Redis(url) => router(RedisStore::connect(url).await.map_err(failed)?, users),
     })
 }
 
