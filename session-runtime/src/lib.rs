@@ -88,6 +88,7 @@ mod commit;
 mod config;
 mod context;
 mod cookie;
+mod csrf;
 mod error;
 mod extract;
 mod handle;
@@ -104,6 +105,7 @@ mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};
+pub use csrf::{CsrfLayer, CsrfRejection, CsrfService, CsrfToken};
 pub use error::SessionError;
 pub use extract::{
     RecentLoginRejection, RequireAuth, RequireRecentLogin, RequireStaff, RequireSuperuser,

@@ -45,6 +45,7 @@ impl Context {
             };
             (st.bound.as_ref().map(|b| b.key), data)
         };
+        let data = crate::csrf::rotated(data)?;
         let record = self.new_record(Some(user.clone()), data)?;
         let (token, key, record) = self.create_record(record).await?;
         let ended_others = if exclusive {

@@ -29,3 +29,12 @@ pub(crate) fn html_error(status: StatusCode, title: &str, message: &str) -> Resp
     );
     res
 }
+
+/// Whether the client is a browser that wants a page rather than JSON.
+pub(crate) fn accepts_html(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}

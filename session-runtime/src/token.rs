@@ -97,6 +97,15 @@ impl fmt::Debug for SessionKey {
     }
 }
 
+/// `N` bytes from the OS CSPRNG, as base64url without padding.
+pub(crate) fn random_text<const N: usize>() -> Result<String, StoreError> {
+    let mut bytes = [0u8; N];
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| StoreError::Rng(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// A session's public id: random, unrelated to its token, safe to show and to put in URLs.
 ///
 /// Used to list and revoke sessions; knowing it gives no access to the session.
@@ -107,11 +116,7 @@ pub struct PublicId(String);
 impl PublicId {
     /// Draws a new 128-bit public id from the OS CSPRNG.
     pub(crate) fn generate() -> Result<Self, StoreError> {
-        let mut bytes = [0u8; 16];
-        OsRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|e| StoreError::Rng(e.to_string()))?;
-        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+        random_text::<16>().map(Self)
     }
 
     /// Wraps a public id read back from a store or a URL.

@@ -8,6 +8,7 @@ mod common;
 mod server;
 
 mod api;
+mod browser;
 mod pages;
 mod sessions;
 mod settings;

@@ -1,79 +1,74 @@
-//! Browser pages: redirects to login with `next`, no open redirect, 403 page, logout.
-
-use axum::body::Body;
+//! Browser pages: redirects to login with `next`, no open redirect, 403 page, logout, CSRF.
 
 use crate::app;
-use crate::common::{Reply, request, send};
+use crate::browser::Browser;
 use crate::server::pages::safe_next;
-
-async fn browse(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    form: Option<&str>,
-) -> Reply {
-    let mut b = request(method, uri, token).header("accept", "text/html");
-    let body = match form {
-        Some(f) => {
-            b = b.header("content-type", "application/x-www-form-urlencoded");
-            Body::from(f.to_owned())
-        }
-        None => Body::empty(),
-    };
-    send(app, b.body(body).unwrap()).await
-}
 
 #[tokio::test]
 async fn anonymous_admin_visit_redirects_to_login_with_next() {
     let app = app();
-    let r = browse(&app, "GET", "/admin", None, None).await;
+    let mut b = Browser::new(&app);
+    let r = b.get("/admin").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.headers["location"], "/login?next=/admin");
-    let form = browse(&app, "GET", "/login?next=/admin", None, None).await;
+    let form = b.get("/login?next=/admin").await;
     assert_eq!(form.status, 200);
     assert!(
         form.body.contains("name=\"next\" value=\"/admin\""),
         "{}",
         form.body
     );
+    assert!(
+        form.body.contains("name=\"csrf_token\""),
+        "the form carries a CSRF token"
+    );
 }
 
 #[tokio::test]
 async fn login_form_goes_to_next_and_the_session_sees_the_admin_page() {
     let app = app();
-    let r = browse(
-        &app,
-        "POST",
-        "/login",
-        None,
-        Some("username=sam&password=sam-pass&next=%2Fadmin"),
-    )
-    .await;
+    let mut b = Browser::new(&app);
+    b.get("/login?next=/admin").await;
+    let r = b
+        .post("/login", "username=sam&password=sam-pass&next=%2Fadmin")
+        .await;
     assert_eq!(r.status, 303);
     assert_eq!(r.headers["location"], "/admin");
-    let t = r.token().expect("session cookie");
-    let page = browse(&app, "GET", "/admin", Some(&t), None).await;
+    assert!(r.token().is_some(), "a new session cookie");
+    let page = b.get("/admin").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Welcome, sam"));
-    let home = browse(&app, "GET", "/", Some(&t), None).await;
+    let home = b.get("/").await;
     assert!(home.body.contains("Signed in as <strong>sam</strong>"));
+}
+
+#[tokio::test]
+async fn a_login_form_without_its_token_is_refused() {
+    let app = app();
+    let mut b = Browser::new(&app);
+    b.get("/login").await;
+    let r = b
+        .send("POST", "/login", Some("username=sam&password=sam-pass"))
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(r.token().is_none(), "no login happened");
+    let r = b
+        .send(
+            "POST",
+            "/login",
+            Some("username=sam&password=sam-pass&csrf_token=forged"),
+        )
+        .await;
+    assert_eq!(r.status, 403);
 }
 
 #[tokio::test]
 async fn signed_in_user_without_the_role_gets_a_403_page() {
     let app = app();
-    let r = browse(
-        &app,
-        "POST",
-        "/login",
-        None,
-        Some("username=alice&password=alice-pass"),
-    )
-    .await;
+    let mut b = Browser::new(&app);
+    let r = b.post("/login", "username=alice&password=alice-pass").await;
     assert_eq!(r.headers["location"], "/");
-    let t = r.token().unwrap();
-    let page = browse(&app, "GET", "/admin", Some(&t), None).await;
+    let page = b.get("/admin").await;
     assert_eq!(page.status, 403);
     assert!(
         page.headers["content-type"]
@@ -86,18 +81,14 @@ async fn signed_in_user_without_the_role_gets_a_403_page() {
 #[tokio::test]
 async fn wrong_password_on_the_form_shows_the_form_again() {
     let app = app();
-    let r = browse(
-        &app,
-        "POST",
-        "/login",
-        None,
-        Some("username=alice&password=nope&next=%2Fadmin"),
-    )
-    .await;
+    let mut b = Browser::new(&app);
+    let r = b
+        .post("/login", "username=alice&password=nope&next=%2Fadmin")
+        .await;
     assert_eq!(r.status, 401);
     assert!(r.body.contains("Wrong username or password"));
     assert!(r.body.contains("value=\"/admin\""));
-    assert!(r.set_cookie("session").is_none());
+    assert!(r.token().is_none(), "no new session");
 }
 
 #[tokio::test]
@@ -110,8 +101,9 @@ async fn next_never_leaves_the_site() {
         "evil",
         "%2F%09%2Fevil.example",
     ] {
+        let mut b = Browser::new(&app);
         let form = format!("username=alice&password=alice-pass&next={evil}");
-        let r = browse(&app, "POST", "/login", None, Some(&form)).await;
+        let r = b.post("/login", &form).await;
         assert_eq!(r.status, 303, "{evil}");
         assert_eq!(r.headers["location"], "/", "{evil}");
     }
@@ -122,7 +114,9 @@ async fn next_never_leaves_the_site() {
 #[tokio::test]
 async fn html_is_escaped_in_the_login_form() {
     let app = app();
-    let r = browse(&app, "GET", "/login?next=/%22%3E%3Cscript%3E", None, None).await;
+    let r = Browser::new(&app)
+        .get("/login?next=/%22%3E%3Cscript%3E")
+        .await;
     assert!(!r.body.contains("<script>"), "{}", r.body);
     assert!(r.body.contains("&quot;&gt;&lt;script&gt;"));
 }
@@ -130,30 +124,38 @@ async fn html_is_escaped_in_the_login_form() {
 #[tokio::test]
 async fn logout_form_clears_the_cookie_and_goes_home() {
     let app = app();
-    let t = browse(
-        &app,
-        "POST",
-        "/login",
-        None,
-        Some("username=alice&password=alice-pass"),
-    )
-    .await
-    .token()
-    .unwrap();
-    let r = browse(&app, "POST", "/logout", Some(&t), None).await;
+    let mut b = Browser::new(&app);
+    b.post("/login", "username=alice&password=alice-pass").await;
+    let old = b.cookie.clone().unwrap();
+    let r = b.post("/logout", "").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.headers["location"], "/");
     assert!(r.removes_cookie());
-    let home = browse(&app, "GET", "/", Some(&t), None).await;
-    assert!(home.body.contains("guest"));
+    let replay = crate::common::get(&app, "/api/me", Some(&old)).await;
+    assert_eq!(replay.status, 401);
+    assert!(b.get("/").await.body.contains("guest"));
 }
 
 #[tokio::test]
 async fn the_cart_form_adds_items_for_guests() {
     let app = app();
-    let r = browse(&app, "POST", "/cart", None, Some("item=5")).await;
+    let mut b = Browser::new(&app);
+    let r = b.post("/cart", "item=5").await;
     assert_eq!(r.status, 303);
-    let t = r.token().unwrap();
-    let home = browse(&app, "GET", "/", Some(&t), None).await;
+    let home = b.get("/").await;
     assert!(home.body.contains("Your cart: [5]"), "{}", home.body);
+}
+
+#[tokio::test]
+async fn cross_site_form_posts_are_refused() {
+    let app = app();
+    let mut b = Browser::new(&app);
+    b.get("/").await;
+    let token = crate::browser::csrf_in(&b.get("/").await.body).unwrap();
+    let req = crate::common::request("POST", "/cart", b.cookie.as_deref())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(axum::body::Body::from(format!("item=1&csrf_token={token}")))
+        .unwrap();
+    assert_eq!(crate::common::send(&app, req).await.status, 403);
 }

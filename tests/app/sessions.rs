@@ -151,19 +151,22 @@ fn app_with_fresh_users() -> axum::Router {
 #[tokio::test]
 async fn the_sessions_page_lists_and_revokes_with_buttons() {
     let app = app();
-    let html = |method: &str, uri: &str, token: Option<&str>| {
-        request(method, uri, token)
-            .header("accept", "text/html")
-            .body(Body::empty())
-            .unwrap()
-    };
-    let anon = send(&app, html("GET", "/sessions", None)).await;
+    let mut b = crate::browser::Browser::new(&app);
+    let anon = b.get("/sessions").await;
     assert_eq!(anon.status, 303);
     assert_eq!(anon.headers["location"], "/login?next=/sessions");
 
     let other = login(&app, "alice", "alice-pass", "Other <b>browser</b>").await;
-    let this = login(&app, "alice", "alice-pass", "This browser").await;
-    let page = send(&app, html("GET", "/sessions", Some(&this))).await;
+    let req = request("POST", "/api/login", None)
+        .header("content-type", "application/json")
+        .header("user-agent", "This browser")
+        .body(Body::from(
+            json!({"username": "alice", "password": "alice-pass"}).to_string(),
+        ))
+        .unwrap();
+    b.cookie = send(&app, req).await.token();
+    let this = b.cookie.clone().unwrap();
+    let page = b.get("/sessions").await;
     assert_eq!(page.status, 200);
     assert!(
         page.body.contains("Other &lt;b&gt;browser&lt;/b&gt;"),
@@ -176,18 +179,18 @@ async fn the_sessions_page_lists_and_revokes_with_buttons() {
         .find("action=\"/sessions/")
         .expect("a revoke button");
     let action = &page.body[start + 8..];
-    let action = &action[..action.find('"').unwrap()];
+    let action = action[..action.find('"').unwrap()].to_owned();
 
-    let r = send(&app, html("POST", action, Some(&this))).await;
+    let r = b.post(&action, "").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.headers["location"], "/sessions");
     assert_eq!(get(&app, "/api/me", Some(&other)).await.status, 401);
     assert_eq!(get(&app, "/api/me", Some(&this)).await.status, 200);
 
-    let missing = send(&app, html("POST", "/sessions/unknown/revoke", Some(&this))).await;
+    let missing = b.post("/sessions/unknown/revoke", "").await;
     assert_eq!(missing.status, 404);
     let another = login(&app, "alice", "alice-pass", "Third").await;
-    let r = send(&app, html("POST", "/logout-others", Some(&this))).await;
+    let r = b.post("/logout-others", "").await;
     assert_eq!(r.status, 303);
     assert_eq!(get(&app, "/api/me", Some(&another)).await.status, 401);
 }

@@ -5,6 +5,7 @@ mod common;
 
 mod cookies;
 mod credentials;
+mod csrf;
 mod expiry;
 mod failures;
 mod guards;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, get, post};
 use session_runtime::{
-    MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer, SessionSchema,
-    SessionStore, SqliteStore,
+    CsrfLayer, MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer,
+    SessionSchema, SessionStore, SqliteStore,
 };
 
 pub use users::Users;
@@ -134,7 +134,20 @@ pub fn session_config() -> SessionConfig {
 }
 
 /// Every route of the app, behind the session layer.
+///
+/// Browser pages check CSRF tokens ([`CsrfLayer::new`]); the JSON API accepts only JSON
+/// bodies, which a cross-site form cannot send, and gets the origin check.
 pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/admin", get(pages::admin))
+        .route("/cart", post(pages::add_to_cart))
+        .route("/sessions", get(pages::sessions))
+        .route("/sessions/{id}/revoke", post(pages::revoke_session))
+        .route("/logout-others", post(pages::logout_others))
+        .layer(CsrfLayer::new());
     Router::new()
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
@@ -146,14 +159,8 @@ pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
         .route("/api/sessions/{id}", delete(api::revoke_session))
         .route("/api/logout-others", post(api::logout_others))
         .route("/api/password", post(api::change_password))
-        .route("/sessions", get(pages::sessions))
-        .route("/sessions/{id}/revoke", post(pages::revoke_session))
-        .route("/logout-others", post(pages::logout_others))
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/admin", get(pages::admin))
-        .route("/cart", post(pages::add_to_cart))
+        .layer(CsrfLayer::origin_only())
+        .merge(pages)
         .route("/healthz", get(|| async { "ok" }))
         .with_state(users.clone())
         .layer(SessionLayer::new(store, session_config()).verify_auth_hash(

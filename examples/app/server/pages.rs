@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use session_runtime::{PublicId, RequireAuth, RequireStaff, Session, SessionError};
+use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, SessionError};
 
 use super::api::sign_in;
 use super::{AppSession, Users};
@@ -26,6 +26,14 @@ fn esc(text: &str) -> String {
         }
     }
     out
+}
+
+/// The hidden field that carries the CSRF token in every form.
+fn csrf_field(csrf: &CsrfToken) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
+        esc(csrf.as_str())
+    )
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -60,7 +68,8 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-pub async fn home(session: Session<AppSession>) -> Html<String> {
+pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String> {
+    let csrf = csrf_field(&csrf);
     let cart = session.cart();
     let cart_text = if cart.is_empty() {
         "Your cart is empty.".to_owned()
@@ -70,7 +79,7 @@ pub async fn home(session: Session<AppSession>) -> Html<String> {
     let who = match (session.user_id(), session.username()) {
         (Some(_), Some(name)) => format!(
             "<p>Signed in as <strong>{}</strong>.</p>\
-             <form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
+             <form method=\"post\" action=\"/logout\">{csrf}<button>Log out</button></form>",
             esc(&name)
         ),
         _ => "<p>You are browsing as a guest. <a href=\"/login\">Log in</a></p>".to_owned(),
@@ -79,7 +88,7 @@ pub async fn home(session: Session<AppSession>) -> Html<String> {
         "Typed sessions demo",
         &format!(
             "{who}<p>{cart}</p>\
-             <form method=\"post\" action=\"/cart\"><label>Item number \
+             <form method=\"post\" action=\"/cart\">{csrf}<label>Item number \
              <input name=\"item\" type=\"number\" min=\"0\" required></label>\
              <button>Add to cart</button></form>",
             cart = esc(&cart_text)
@@ -93,14 +102,15 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-fn login_page(next: &str, error: Option<&str>) -> Html<String> {
+fn login_page(csrf: &CsrfToken, next: &str, error: Option<&str>) -> Html<String> {
+    let csrf = csrf_field(csrf);
     let error = error.map_or(String::new(), |e| {
         format!("<p role=\"alert\">{}</p>", esc(e))
     });
     page(
         "Log in",
         &format!(
-            "{error}<form method=\"post\" action=\"/login\">\
+            "{error}<form method=\"post\" action=\"/login\">{csrf}\
              <input type=\"hidden\" name=\"next\" value=\"{next}\">\
              <label>Username <input name=\"username\" autocomplete=\"username\" required></label>\
              <label>Password <input name=\"password\" type=\"password\" \
@@ -112,8 +122,8 @@ fn login_page(next: &str, error: Option<&str>) -> Html<String> {
     )
 }
 
-pub async fn login_form(Query(q): Query<NextQuery>) -> Html<String> {
-    login_page(safe_next(q.next.as_deref()), None)
+pub async fn login_form(csrf: CsrfToken, Query(q): Query<NextQuery>) -> Html<String> {
+    login_page(&csrf, safe_next(q.next.as_deref()), None)
 }
 
 /// `POST /login` form.
@@ -127,11 +137,12 @@ pub struct LoginForm {
 pub async fn login(
     State(users): State<Arc<Users>>,
     session: Session<AppSession>,
+    csrf: CsrfToken,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, SessionError> {
     let next = safe_next(form.next.as_deref());
     let Some(user) = users.authenticate(&form.username, &form.password) else {
-        let page = login_page(next, Some("Wrong username or password."));
+        let page = login_page(&csrf, next, Some("Wrong username or password."));
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
     sign_in(&session, &users, &user).await?;
@@ -170,7 +181,11 @@ pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
 }
 
 /// `GET /sessions`: the signed-in user's sessions, each with a revoke button.
-pub async fn sessions(user: RequireAuth<AppSession>) -> Result<Html<String>, SessionError> {
+pub async fn sessions(
+    user: RequireAuth<AppSession>,
+    csrf: CsrfToken,
+) -> Result<Html<String>, SessionError> {
+    let csrf = csrf_field(&csrf);
     let list = user.session().list_sessions().await?;
     let mut rows = String::new();
     for s in &list {
@@ -179,7 +194,7 @@ pub async fn sessions(user: RequireAuth<AppSession>) -> Result<Html<String>, Ses
             "<em>this browser</em>".to_owned()
         } else {
             format!(
-                "<form method=\"post\" action=\"/sessions/{id}/revoke\">\
+                "<form method=\"post\" action=\"/sessions/{id}/revoke\">{csrf}\
                  <button>Revoke</button></form>",
                 id = esc(s.id.as_str())
             )
@@ -194,7 +209,7 @@ pub async fn sessions(user: RequireAuth<AppSession>) -> Result<Html<String>, Ses
         &format!(
             "<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
              <tbody>{rows}</tbody></table>\
-             <form method=\"post\" action=\"/logout-others\">\
+             <form method=\"post\" action=\"/logout-others\">{csrf}\
              <button>Log out all other sessions</button></form>"
         ),
     ))

@@ -1,0 +1,242 @@
+//! `CsrfLayer`: configuration; `CsrfService`: the check on unsafe methods.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use axum_core::body::Body;
+use axum_core::response::Response;
+use http::header::CONTENT_TYPE;
+use http::{Method, Request};
+use http_body_util::BodyExt as _;
+use subtle::ConstantTimeEq as _;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::origin::is_cross_site;
+use super::{CSRF_FIELD, CSRF_HEADER, CsrfRejection};
+use crate::context::Context;
+use crate::extract::SessionRejection;
+use crate::response::accepts_html;
+
+/// The largest form body searched for the token (64 KiB by default).
+const DEFAULT_MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Checks unsafe requests (`POST`, `PUT`, `PATCH`, `DELETE`) for cross-site origin and for
+/// the session's CSRF token. Put it inside [`SessionLayer`](crate::SessionLayer) (call
+/// `.layer(CsrfLayer::new())` before `.layer(SessionLayer::new(..))`).
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use session_runtime::{CsrfLayer, MemoryStore, SessionConfig, SessionLayer};
+///
+/// let forms = Router::new()
+///     .route("/profile", post(|| async { "saved" }))
+///     .layer(CsrfLayer::new());
+/// // JSON endpoints: browsers cannot send `application/json` cross-site without a CORS
+/// // preflight, so the origin check is enough there.
+/// let api = Router::new()
+///     .route("/api/profile", post(|| async { "saved" }))
+///     .layer(CsrfLayer::origin_only());
+/// let app: Router = forms
+///     .merge(api)
+///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+/// ```
+#[derive(Clone)]
+pub struct CsrfLayer {
+    config: Arc<Config>,
+}
+
+struct Config {
+    origin_only: bool,
+    trusted: Vec<String>,
+    max_form_bytes: usize,
+}
+
+impl CsrfLayer {
+    /// The full check: origin, and the session's token in the `x-csrf-token` header or the
+    /// `csrf_token` field of a URL-encoded form.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with(false)
+    }
+
+    /// Only the origin check (`Sec-Fetch-Site`, `Origin`), for endpoints that accept only
+    /// JSON bodies, which a cross-site form cannot send.
+    #[must_use]
+    pub fn origin_only() -> Self {
+        Self::with(true)
+    }
+
+    fn with(origin_only: bool) -> Self {
+        Self {
+            config: Arc::new(Config {
+                origin_only,
+                trusted: Vec::new(),
+                max_form_bytes: DEFAULT_MAX_FORM_BYTES,
+            }),
+        }
+    }
+
+    /// Also accepts unsafe requests from this origin (`https://www.example.com`), such as a
+    /// front end served from another subdomain.
+    ///
+    /// Every trusted origin can make requests with your users' sessions: trust only origins
+    /// you control.
+    #[must_use]
+    pub fn trust_origin(self, origin: impl Into<String>) -> Self {
+        let c = &self.config;
+        let mut trusted = c.trusted.clone();
+        trusted.push(origin.into());
+        Self {
+            config: Arc::new(Config {
+                origin_only: c.origin_only,
+                trusted,
+                max_form_bytes: c.max_form_bytes,
+            }),
+        }
+    }
+}
+
+impl Default for CsrfLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for CsrfLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsrfLayer")
+            .field("origin_only", &self.config.origin_only)
+            .field("trusted", &self.config.trusted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I> Layer<I> for CsrfLayer {
+    type Service = CsrfService<I>;
+
+    fn layer(&self, inner: I) -> Self::Service {
+        CsrfService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The service of [`CsrfLayer`].
+#[derive(Clone)]
+pub struct CsrfService<I> {
+    inner: I,
+    config: Arc<Config>,
+}
+
+impl<I: fmt::Debug> fmt::Debug for CsrfService<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsrfService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+impl<I> Service<Request<Body>> for CsrfService<I>
+where
+    I: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    I::Future: Send + 'static,
+    I::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = I::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, I::Error>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if is_safe(req.method()) {
+            return Box::pin(inner.call(req));
+        }
+        let config = self.config.clone();
+        Box::pin(async move {
+            let html = accepts_html(req.headers());
+            match check(&config, req).await {
+                Ok(req) => inner.call(req).await,
+                Err(rejection) => Ok(rejection.respond(html)),
+            }
+        })
+    }
+}
+
+fn same_token(provided: &str, expected: &str) -> bool {
+    bool::from(provided.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// Checks one unsafe request, giving it back (with its body restored) if it passes.
+async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, CsrfRejection> {
+    if is_cross_site(req.headers(), &config.trusted) {
+        return Err(CsrfRejection::CrossSite);
+    }
+    if config.origin_only {
+        return Ok(req);
+    }
+    let ctx = req
+        .extensions()
+        .get::<Arc<Context>>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("CsrfLayer runs outside SessionLayer: put it inside");
+            CsrfRejection::Session(SessionRejection::MissingLayer)
+        })?;
+    ctx.load()
+        .await
+        .map_err(|_| CsrfRejection::Session(SessionRejection::StoreUnavailable))?;
+    let expected = ctx.stored_csrf_token().ok_or(CsrfRejection::BadToken)?;
+
+    if let Some(header) = req.headers().get(CSRF_HEADER) {
+        let provided = header.to_str().map_err(|_| CsrfRejection::BadToken)?;
+        return if same_token(provided, &expected) {
+            Ok(req)
+        } else {
+            Err(CsrfRejection::BadToken)
+        };
+    }
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(CsrfRejection::BadToken);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = http_body_util::Limited::new(body, config.max_form_bytes)
+        .collect()
+        .await
+        .map_err(|error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                CsrfRejection::FormTooLarge
+            } else {
+                CsrfRejection::BadToken
+            }
+        })?
+        .to_bytes();
+    let matches = form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == CSRF_FIELD)
+        .is_some_and(|(_, value)| same_token(&value, &expected));
+    if !matches {
+        return Err(CsrfRejection::BadToken);
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
