@@ -6,7 +6,7 @@
 use quote::format_ident;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Generics, Ident, PathArguments, Type};
 
-use crate::attr::{self, Attrs, Role};
+use crate::attr::{self, Attrs, ContainerAttrs, Role};
 use crate::ctxt::Ctxt;
 
 /// A struct with named fields that derives `SessionSchema`.
@@ -14,6 +14,7 @@ pub(crate) struct Input<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) vis: &'a syn::Visibility,
     pub(crate) generics: &'a Generics,
+    pub(crate) attrs: ContainerAttrs,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -48,6 +49,7 @@ impl<'a> Input<'a> {
     /// Reads a struct with named fields. Any other shape is recorded in `cx` and gives `None`.
     pub(crate) fn from_syn(cx: &Ctxt, node: &'a DeriveInput) -> Option<Self> {
         const NAMED: &str = "`#[derive(SessionSchema)]` needs a struct with named fields";
+        let attrs = attr::get_container(cx, &node.attrs);
         let fields = match &node.data {
             Data::Struct(data) => match &data.fields {
                 Fields::Named(fields) => fields,
@@ -95,6 +97,7 @@ impl<'a> Input<'a> {
             ident: &node.ident,
             vis: &node.vis,
             generics: &node.generics,
+            attrs,
             fields,
         })
     }

@@ -59,6 +59,59 @@ pub(crate) struct DefaultFn {
     pub(crate) lit: LitStr,
 }
 
+/// Everything `#[session(...)]` on the struct says about the schema.
+#[derive(Default)]
+pub(crate) struct ContainerAttrs {
+    /// `#[session(strict)]`: a stored value that no longer decodes discards the session.
+    pub(crate) strict: Option<syn::Path>,
+}
+
+/// Parses every `#[session(...)]` attribute on the struct itself, recording errors in `cx`.
+pub(crate) fn get_container(cx: &Ctxt, attrs: &[syn::Attribute]) -> ContainerAttrs {
+    let mut container = ContainerAttrs::default();
+    for attr in attrs {
+        if !attr.path().is_ident(ATTR) {
+            continue;
+        }
+        let parsed = attr.parse_nested_meta(|meta| {
+            let path = &meta.path;
+            if path.is_ident("strict") {
+                if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                    skip_value(&meta)?;
+                    cx.error_spanned_by(
+                        path,
+                        "`strict` takes no value; write `#[session(strict)]`",
+                    );
+                } else if container.strict.is_some() {
+                    cx.error_spanned_by(path, "duplicate `#[session(strict)]`; remove one");
+                } else {
+                    container.strict = Some(path.clone());
+                }
+                return Ok(());
+            }
+            skip_value(&meta)?;
+            let written = tokens_to_string(path);
+            let msg = if KNOWN_KEYS.contains(&written.as_str()) {
+                format!(
+                    "`{written}` goes on a field, not on the struct; move it to the field it \
+                     describes"
+                )
+            } else {
+                format!(
+                    "unknown attribute `#[session({written})]` on the struct; the struct takes \
+                     only `#[session(strict)]`, and the other attributes go on fields"
+                )
+            };
+            cx.error_spanned_by(path, msg);
+            Ok(())
+        });
+        if let Err(err) = parsed {
+            cx.syn_error(err);
+        }
+    }
+    container
+}
+
 /// Everything `#[session(...)]` says about one field.
 #[derive(Default)]
 pub(crate) struct Attrs {
@@ -145,6 +198,12 @@ fn parse_key(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta) -> syn::Resul
                 attrs.default = Some(DefaultFn { path: fn_path, lit });
             }
         }
+    } else if path.is_ident("strict") {
+        skip_value(meta)?;
+        cx.error_spanned_by(
+            path,
+            "`strict` applies to the whole schema; put `#[session(strict)]` on the struct",
+        );
     } else {
         skip_value(meta)?;
         let written = tokens_to_string(path);

@@ -19,12 +19,18 @@ const RESERVED: &[(&str, &str)] = &[
     ("remove", "Session"),
     ("update", "Session"),
     ("login", "Session"),
+    ("login_exclusive", "Session"),
     ("logout", "Session"),
+    ("logout_others", "Session"),
+    ("logout_everywhere", "Session"),
+    ("list_sessions", "Session"),
+    ("revoke_session", "Session"),
+    ("authenticated_at", "Session"),
     ("rotate", "Session"),
     ("public_id", "Session"),
     ("current_user_id", "Session"),
-    ("session", "RequireAuth"),
-    ("into_session", "RequireAuth"),
+    ("session", "Guard"),
+    ("into_session", "Guard"),
     ("into", "Into"),
     ("try_into", "TryInto"),
 ];
@@ -39,6 +45,7 @@ pub(crate) fn check(cx: &Ctxt, input: &Input) {
     check_user_id_attrs(cx, input);
     check_flag_defaults(cx, input);
     check_stored_keys_unique(cx, input);
+    check_stored_keys_not_reserved(cx, input);
     check_method_names_unique(cx, input);
     check_key_consts_unique(cx, input);
     check_reserved_names(cx, input);
@@ -178,6 +185,24 @@ fn check_stored_keys_unique(cx: &Ctxt, input: &Input) {
             }
         } else {
             seen.insert(key, field);
+        }
+    }
+}
+
+/// No stored key starts with `__`: the runtime keeps its own values in the session under
+/// such keys, and never drops them as stale.
+fn check_stored_keys_not_reserved(cx: &Ctxt, input: &Input) {
+    for field in input.data_fields() {
+        let key = field.stored_name();
+        if key.starts_with("__") {
+            let msg = format!(
+                "stored key \"{key}\" starts with `__`, which is reserved for the runtime's own \
+                 values; choose another name with `#[session(rename = \"...\")]`"
+            );
+            match &field.attrs.rename {
+                Some(lit) => cx.error_spanned_by(lit, msg),
+                None => cx.error_spanned_by(field.ident, msg),
+            }
         }
     }
 }

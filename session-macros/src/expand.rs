@@ -68,6 +68,21 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
         }
     });
 
+    let strict = input.attrs.strict.as_ref().map(|_| {
+        let fields = input.data_fields().map(|field| {
+            let key = field.key_const();
+            quote!(#rt::Check::field(&#schema::#key))
+        });
+        let user_id = input
+            .role_field(Role::UserId)
+            .and_then(|field| option_inner(field.ty))
+            .map(|id| quote!(#rt::Check::user_id::<#id>(),));
+        quote! {
+            const STRICT: ::core::option::Option<&'static [#rt::Check]> =
+                ::core::option::Option::Some(&[#(#fields,)* #user_id]);
+        }
+    });
+
     let idents = input.fields.iter().map(|field| field.ident);
     let liveness = quote! {
         // The schema only describes the session and is never built; this function, kept alive
@@ -103,6 +118,7 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 const SUPERUSER_KEY: ::core::option::Option<
                     #rt::Key<Self, ::core::primitive::bool>,
                 > = #superuser_key;
+                #strict
             }
 
             #has_user_id
@@ -171,6 +187,10 @@ fn key_const(vis: &Visibility, field: &Field) -> TokenStream {
         }
         None => quote_spanned!(ty_span(field)=> <#ty as ::core::default::Default>::default),
     };
+    // `Key::__new` requires `T: SessionValue`; spanned on the field type, a type without
+    // serde support is reported there, once.
+    let rt_at = rt_at(ty_span(field));
+    let new = quote_spanned!(ty_span(field)=> #rt_at::Key::__new);
     let mut doc = format!(
         "Typed key of the `{}` field, stored as `\"{stored}\"`.",
         field.name()
@@ -180,7 +200,7 @@ fn key_const(vis: &Visibility, field: &Field) -> TokenStream {
     }
     quote! {
         #[doc = #doc]
-        #vis const #constant: #rt::Key<Self, #ty> = #rt::Key::__new(#stored, #default, #privileged);
+        #vis const #constant: #rt::Key<Self, #ty> = #new(#stored, #default, #privileged);
     }
 }
 
@@ -224,8 +244,8 @@ fn accessors(input: &Input, field: &Field) -> TokenStream {
         "Changes the `{name}` field in place: `f` gets the current value (or the default), and \
          the result is stored.{privileged}{errors}"
     );
-    // The calls are spanned on the field type, so that "`T: Serialize` is not satisfied"
-    // points at it rather than at the derive.
+    // The calls are spanned on the field type, so that any error about the type points at
+    // it rather than at the derive.
     let span = ty_span(field);
     let rt_at = rt_at(span);
     let raw = quote_spanned!(span=> #rt_at::RawSession);

@@ -59,13 +59,11 @@ pub(crate) fn expand(
             }
 
             impl #rt::HasStaff for #schema {
-                const STAFF_KEY: #rt::Key<Self, ::core::primitive::bool> =
-                    #rt::Key::__new("", || ::core::unreachable!(), true);
+                const STAFF_KEY: #rt::Key<Self, ::core::primitive::bool> = #rt::Key::__stub();
             }
 
             impl #rt::HasSuperuser for #schema {
-                const SUPERUSER: #rt::Key<Self, ::core::primitive::bool> =
-                    #rt::Key::__new("", || ::core::unreachable!(), true);
+                const SUPERUSER: #rt::Key<Self, ::core::primitive::bool> = #rt::Key::__stub();
             }
 
             #[allow(dead_code, missing_docs)]
@@ -95,8 +93,7 @@ fn stub_items(input: &Input) -> (Vec<TokenStream>, Vec<TokenStream>) {
             let constant = field.key_const();
             if names.insert(constant.to_string()) {
                 consts.push(quote! {
-                    #vis const #constant: #rt::Key<Self, #ty> =
-                        #rt::Key::__new("", || ::core::unreachable!(), false);
+                    #vis const #constant: #rt::Key<Self, #ty> = #rt::Key::__stub();
                 });
             }
         }

@@ -18,7 +18,8 @@
 //!   `HasSuperuser`, which the guards `RequireAuth`, `RequireStaff` and `RequireSuperuser` need.
 //!
 //! The struct itself is never built: it needs no `Default` and no serde derive. Each field type
-//! needs `Serialize + DeserializeOwned` and, without `default = "..."`, `Default`.
+//! needs `Serialize + DeserializeOwned` (the runtime's `SessionValue`, asserted once per field
+//! on its type, where `Key::__new` is called) and, without `default = "..."`, `Default`.
 //!
 //! # Attributes
 //!
@@ -32,6 +33,10 @@
 //! | `superuser` | The superuser flag that `RequireSuperuser` checks; a superuser also passes every staff check. Same rules as `staff`. |
 //! | `rename = "key"` | The name the field is stored under, instead of the field's name, so the field can be renamed in code without losing stored sessions. Not empty, and unique in the schema. |
 //! | `default = "path"` | A function `fn() -> T` giving the value of a field the session does not hold, instead of `T::default()` (as in serde). |
+//!
+//! On the struct, `#[session(strict)]`: a stored value that no longer decodes into its field's
+//! type discards the whole session (the request goes on as anonymous) instead of reading as the
+//! field's default. The derive then emits a decoding check per field, `SessionSchema::STRICT`.
 //!
 //! ```ignore
 //! use session_runtime::SessionSchema;
@@ -79,7 +84,8 @@
 //! a derive on anything but a struct with named fields, generic parameters, an unknown key
 //! or a value of the wrong type in `#[session(...)]`, a duplicated role, a `user_id` that is
 //! not an `Option`, a flag that is not a `bool`, a flag without a `user_id` field, two fields
-//! stored under one key, and fields whose generated names clash (`set_x` next to `x`, or a
+//! stored under one key, a stored key starting with `__` (the runtime's), a misplaced
+//! `strict`, and fields whose generated names clash (`set_x` next to `x`, or a
 //! getter hidden by a method of `Session`, such as a field named `login`).
 //!
 //! # Layout

@@ -63,7 +63,7 @@ fn plan(ctx: &Context) -> Result<Plan, StoreError> {
     };
     let touch_due = ctx.now >= b.last_seen + ctx.config.touch_interval;
     Ok(if !st.dirty.is_empty() {
-        if st.data.is_empty() && st.user_id.is_none() {
+        if !st.has_live_data() && st.user_id.is_none() {
             Plan::Delete(b.key)
         } else if st.rotate_pending && !b.fresh {
             Plan::Rotate

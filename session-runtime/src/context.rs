@@ -75,6 +75,8 @@ pub(crate) struct State {
     /// A privilege field changed: rotate the token when saving.
     pub(crate) rotate_pending: bool,
     pub(crate) cookie: CookieOut,
+    /// The schemas this request viewed the session through: their keys are live.
+    pub(crate) schemas: crate::evolution::Schemas,
 }
 
 impl State {

@@ -4,12 +4,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::context::Context;
 use crate::error::SessionError;
-use crate::schema::Key;
+use crate::schema::{Key, SessionSchema};
 
 /// The request's session seen through schema `S`. Generated handles wrap one; it is not part
 /// of the public API (use the accessors, or [`Session`](crate::Session)'s key methods).
@@ -21,7 +20,10 @@ pub struct RawSession<S> {
 
 impl<S> Clone for RawSession<S> {
     fn clone(&self) -> Self {
-        Self::new(self.ctx.clone())
+        Self {
+            ctx: self.ctx.clone(),
+            schema: PhantomData,
+        }
     }
 }
 
@@ -33,22 +35,27 @@ impl<S> fmt::Debug for RawSession<S> {
     }
 }
 
-impl<S> RawSession<S> {
+impl<S: SessionSchema> RawSession<S> {
+    /// Views the request's session through `S`, which tells the context that `S::KEYS` are
+    /// live fields (the others are dropped at the next save: see `evolution.rs`).
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        ctx.state().schemas.register(S::KEYS);
         Self {
             ctx,
             schema: PhantomData,
         }
     }
+}
 
+impl<S> RawSession<S> {
     /// Reads a field: its stored value, or its default when unset.
     ///
     /// A stored value that no longer decodes into `T` (the field's type changed in a new
     /// deploy) gives the default and a `tracing` warning; the session itself is kept.
-    pub fn get<T: DeserializeOwned>(&self, key: &Key<S, T>) -> T {
+    pub fn get<T>(&self, key: &Key<S, T>) -> T {
         let decoded = self
             .ctx
-            .with_value(key.name(), |json| json.map(serde_json::from_str::<T>));
+            .with_value(key.name(), |json| json.map(|json| key.decode(json)));
         match decoded {
             None => key.default_value(),
             Some(Ok(value)) => value,
@@ -69,8 +76,8 @@ impl<S> RawSession<S> {
     ///
     /// [`SessionError::TooLarge`] past the size cap, [`SessionError::Encode`] if the value
     /// does not serialize. In both cases nothing changes.
-    pub fn set<T: Serialize>(&self, key: &Key<S, T>, value: T) -> Result<(), SessionError> {
-        let json = serde_json::to_string(&value).map_err(|source| SessionError::Encode {
+    pub fn set<T>(&self, key: &Key<S, T>, value: T) -> Result<(), SessionError> {
+        let json = key.encode(&value).map_err(|source| SessionError::Encode {
             field: key.name(),
             source,
         })?;
@@ -92,11 +99,7 @@ impl<S> RawSession<S> {
     /// # Errors
     ///
     /// As [`set`](Self::set); nothing changes on error.
-    pub fn update<T: Serialize + DeserializeOwned>(
-        &self,
-        key: &Key<S, T>,
-        f: impl FnOnce(&mut T),
-    ) -> Result<(), SessionError> {
+    pub fn update<T>(&self, key: &Key<S, T>, f: impl FnOnce(&mut T)) -> Result<(), SessionError> {
         let mut value = self.get(key);
         f(&mut value);
         self.set(key, value)

@@ -75,11 +75,30 @@
 //!   store that is down answers `503` before the handler runs; routes that do not use the
 //!   session keep working. Nothing is saved for a `5xx` response.
 //!
+//! # Guards
+//!
+//! [`RequireAuth`], [`RequireStaff`] and [`RequireSuperuser`] go in handler signatures:
+//! anonymous requests get `401` JSON (or, for a browser when a login URL is configured, a
+//! `303` to it with `?next=`), logged-in users without the role `403`. A custom guard is a
+//! [`Policy`]: a predicate on the session and the role's name, used as
+//! [`Guard<S, P>`](Guard). `Option<RequireAuth<S>>` serves guests and users alike, and
+//! `axum::middleware::from_extractor::<RequireStaff<S>>()` as a `route_layer` guards every
+//! route of a router; see [`Guard`].
+//!
 //! # Schema evolution
 //!
-//! A field added to the schema reads as its default in older sessions. A stored value that no
-//! longer decodes into the field's type reads as the default, with a `tracing` warning: the
-//! session is kept.
+//! A session written by yesterday's deploy is read by today's code, the same way on every
+//! store (the runtime does it through the ordinary [`SessionStore`] calls):
+//!
+//! | change | what happens to older sessions |
+//! | --- | --- |
+//! | field added | it reads as its default until set |
+//! | field removed | its stored value is ignored, and removed from the store at the next save of the session (a request that changes nothing still writes nothing) |
+//! | field renamed, with `#[session(rename = "old_name")]` | still read: the stored key is unchanged |
+//! | field type changed, old value no longer decodes | it reads as the field's default, with a `tracing` warning; never a `500`, and the session is kept |
+//! | the same, in a [`#[session(strict)]`](macro@SessionSchema#sessionstrict) schema | the whole session is discarded: deleted, its cookie removed, and the request goes on as anonymous |
+//!
+//! Stored keys that start with `__` belong to the runtime; the derive refuses them.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth_hash;
@@ -90,6 +109,7 @@ mod context;
 mod cookie;
 mod csrf;
 mod error;
+mod evolution;
 mod extract;
 mod handle;
 mod layer;
@@ -108,13 +128,13 @@ pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};
 pub use csrf::{CsrfLayer, CsrfRejection, CsrfService, CsrfToken};
 pub use error::SessionError;
 pub use extract::{
-    RecentLoginRejection, RequireAuth, RequireRecentLogin, RequireStaff, RequireSuperuser,
-    SessionRejection,
+    Guard, Policy, RecentLoginRejection, RequireAuth, RequireRecentLogin, RequireStaff,
+    RequireSuperuser, SessionRejection, policy,
 };
 pub use layer::SessionLayer;
 pub use per_user::{SessionAdmin, SessionSummary};
 pub use record::{Record, SessionInfo, Update};
-pub use schema::{HasStaff, HasSuperuser, HasUserId, Key, SessionSchema};
+pub use schema::{HasStaff, HasSuperuser, HasUserId, Key, SessionSchema, SessionValue};
 pub use service::{ResponseFuture, SessionService};
 pub use session::Session;
 pub use store::{MemoryStore, MemoryStoreBuilder, SessionStore, StoreError, StoreOp};
@@ -129,8 +149,7 @@ pub use store::{RedisStore, RedisStoreBuilder};
 pub use store::{SqliteStore, SqliteStoreBuilder};
 pub use token::{PublicId, SessionKey};
 
-/// Derives [`SessionSchema`](trait@SessionSchema) for a struct: typed accessors, one typed
-/// key per field, and the roles the guards check. See the crate docs for an example.
+#[doc = include_str!("derive.md")]
 #[cfg(feature = "derive")]
 pub use session_macros::SessionSchema;
 
@@ -139,7 +158,7 @@ pub use session_macros::SessionSchema;
 pub mod __private {
     pub use crate::error::SessionError;
     pub use crate::handle::RawSession;
-    pub use crate::schema::{HasStaff, HasSuperuser, HasUserId, Key, SchemaHandle, SessionSchema};
-    pub use serde::Serialize;
-    pub use serde::de::DeserializeOwned;
+    pub use crate::schema::{
+        Check, HasStaff, HasSuperuser, HasUserId, Key, SchemaHandle, SessionSchema, SessionValue,
+    };
 }

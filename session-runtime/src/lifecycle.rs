@@ -20,6 +20,8 @@ impl Context {
                 None => update.remove.push(name.clone()),
             }
         }
+        // Fields removed from the schema since this session was written (evolution.rs).
+        update.remove.extend(st.stale_keys().cloned());
         if refresh && let Some(b) = &st.bound {
             update.last_seen = Some(self.now);
             update.expires_at = Some(self.expiry(b.absolute_expires_at));

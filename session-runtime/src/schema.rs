@@ -52,6 +52,11 @@ pub trait SessionSchema: Sized + Send + Sync + 'static {
     /// A superuser passes every staff check.
     #[doc(hidden)]
     const SUPERUSER_KEY: Option<Key<Self, bool>>;
+
+    /// For a `#[session(strict)]` schema, a decoding check of every stored field and of the
+    /// user id; `None` (the default) reads undecodable values as their default instead.
+    #[doc(hidden)]
+    const STRICT: Option<&'static [Check]> = None;
 }
 
 /// Connects a generated handle type to the runtime. Not part of the public API.
@@ -63,6 +68,23 @@ pub trait SchemaHandle<S>: Send + Sync + 'static {
     fn __raw(&self) -> &RawSession<S>;
 }
 
+/// A type a session field can hold: one that serde can both serialize and deserialize.
+///
+/// Implemented for every `T: Serialize + DeserializeOwned`; there is nothing to implement by
+/// hand. It exists so that a field type without serde support fails to compile with one
+/// message that says what to derive, on the field's type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a session: it does not implement serde's `Serialize` and `Deserialize`",
+    label = "not serializable with serde",
+    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`, or use a type that has them (for a foreign type, look for a `serde` feature of its crate)"
+)]
+pub trait SessionValue: Serialize + DeserializeOwned {}
+
+// `do_not_recommend`: a type that lacks both traits gets one error, about `SessionValue`,
+// rather than one per missing serde trait.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned> SessionValue for T {}
+
 /// A schema with a `#[session(user_id)]` field: sessions can be logged in.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no `#[session(user_id)]` field",
@@ -71,7 +93,7 @@ pub trait SchemaHandle<S>: Send + Sync + 'static {
 )]
 pub trait HasUserId: SessionSchema {
     /// The plain user id type (`i64` for a field of type `Option<i64>`).
-    type UserId: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
+    type UserId: SessionValue + Clone + Send + Sync + 'static;
 }
 
 /// A schema with a `#[session(staff)]` field, which [`RequireStaff`](crate::RequireStaff) checks.
@@ -107,10 +129,42 @@ pub struct Key<S, T> {
     name: &'static str,
     default: fn() -> T,
     privileged: bool,
+    codec: Codec<T>,
     schema: PhantomData<fn() -> S>,
 }
 
-impl<S, T> Key<S, T> {
+/// How a field's value goes to and from its stored JSON text.
+///
+/// Kept as function pointers, made where `T: SessionValue` is proven (when the derive builds
+/// the key), so that the accessors need no serde bound: a field type without serde support
+/// is reported once, on the field, not once per accessor.
+struct Codec<T> {
+    encode: fn(&T) -> serde_json::Result<String>,
+    decode: fn(&str) -> serde_json::Result<T>,
+    decodes: fn(&str) -> bool,
+}
+
+impl<T> Clone for Codec<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Codec<T> {}
+
+fn encode<T: SessionValue>(value: &T) -> serde_json::Result<String> {
+    serde_json::to_string(value)
+}
+
+fn decode<T: SessionValue>(json: &str) -> serde_json::Result<T> {
+    serde_json::from_str(json)
+}
+
+fn decodes<T: SessionValue>(json: &str) -> bool {
+    decode::<T>(json).is_ok()
+}
+
+impl<S, T: SessionValue> Key<S, T> {
     /// Builds a key. Used by the derive only.
     #[doc(hidden)]
     #[must_use]
@@ -119,6 +173,30 @@ impl<S, T> Key<S, T> {
             name,
             default,
             privileged,
+            codec: Codec {
+                encode: encode::<T>,
+                decode: decode::<T>,
+                decodes: decodes::<T>,
+            },
+            schema: PhantomData,
+        }
+    }
+}
+
+impl<S, T> Key<S, T> {
+    /// A key that is never used: the derive's stand-in while it reports errors.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __stub() -> Self {
+        Self {
+            name: "",
+            default: || unreachable!(),
+            privileged: false,
+            codec: Codec {
+                encode: |_| unreachable!(),
+                decode: |_| unreachable!(),
+                decodes: |_| unreachable!(),
+            },
             schema: PhantomData,
         }
     }
@@ -140,6 +218,49 @@ impl<S, T> Key<S, T> {
     #[must_use]
     pub fn default_value(&self) -> T {
         (self.default)()
+    }
+
+    pub(crate) fn encode(&self, value: &T) -> serde_json::Result<String> {
+        (self.codec.encode)(value)
+    }
+
+    pub(crate) fn decode(&self, json: &str) -> serde_json::Result<T> {
+        (self.codec.decode)(json)
+    }
+}
+
+/// One decoding check of a `#[session(strict)]` schema: a stored field, or the user id.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Check {
+    /// The stored field name; `None` for the user id.
+    pub(crate) field: Option<&'static str>,
+    pub(crate) decodes: fn(&str) -> bool,
+}
+
+impl Check {
+    /// Checks that the stored value of `key` decodes.
+    #[must_use]
+    pub const fn field<S, T>(key: &Key<S, T>) -> Self {
+        Self {
+            field: Some(key.name),
+            decodes: key.codec.decodes,
+        }
+    }
+
+    /// Checks that the stored user id decodes into `Id`.
+    #[must_use]
+    pub const fn user_id<Id: SessionValue>() -> Self {
+        Self {
+            field: None,
+            decodes: decodes::<Id>,
+        }
+    }
+}
+
+impl fmt::Debug for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Check").field("field", &self.field).finish()
     }
 }
 

@@ -195,10 +195,7 @@ impl<S: SessionSchema, St: Send + Sync> FromRequestParts<St> for Session<S> {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
-        let ctx = crate::extract::context(parts)?;
-        ctx.load()
-            .await
-            .map_err(|_| SessionRejection::StoreUnavailable)?;
+        let ctx = crate::extract::load::<S>(parts).await?;
         Ok(Self::from_context(ctx))
     }
 }

@@ -91,3 +91,143 @@ async fn forbidden_browser_requests_get_an_html_page() {
     );
     assert!(r.body.contains("staff"));
 }
+
+/// Guards composed with axum: `Option<_>`, a custom policy, and a guard on a whole router.
+mod composed {
+    use axum::Router;
+    use axum::middleware::from_extractor;
+    use axum::routing::get;
+    use session_runtime::{
+        Guard, Policy, RequireAuth, RequireStaff, Session, SessionConfig, SessionLayer,
+    };
+
+    use crate::common::{AppSession, TestStore};
+
+    /// A custom guard: sessions whose note says "editor".
+    pub struct Editor;
+
+    impl Policy<AppSession> for Editor {
+        const NAME: &'static str = "editor";
+
+        fn admits(session: &Session<AppSession>) -> bool {
+            session.note() == "editor"
+        }
+    }
+
+    async fn maybe(user: Option<RequireAuth<AppSession>>) -> String {
+        match user {
+            Some(user) => format!("user {}", user.user_id()),
+            None => "guest".to_owned(),
+        }
+    }
+
+    async fn maybe_staff(staff: Option<RequireStaff<AppSession>>) -> &'static str {
+        if staff.is_some() {
+            "staff"
+        } else {
+            "not staff"
+        }
+    }
+
+    async fn edit(editor: Guard<AppSession, Editor>) -> String {
+        format!("editor {}", editor.user_id())
+    }
+
+    pub fn app(store: TestStore, config: SessionConfig) -> Router {
+        let admin = Router::new()
+            .route("/users", get(|| async { "users" }))
+            .route("/audit", get(|| async { "audit" }))
+            .route_layer(from_extractor::<RequireStaff<AppSession>>());
+        crate::common::routes::routes()
+            .route("/maybe", get(maybe))
+            .route("/maybe-staff", get(maybe_staff))
+            .route("/edit", get(edit))
+            .nest("/area", admin)
+            .layer(SessionLayer::new(store, config))
+    }
+}
+
+fn composed_app() -> (axum::Router, TestStore) {
+    let store = TestStore::new();
+    let app = composed::app(
+        store.clone(),
+        SessionConfig::builder()
+            .login_url("/login")
+            .build()
+            .unwrap(),
+    );
+    (app, store)
+}
+
+#[tokio::test]
+async fn an_optional_guard_is_none_for_guests_and_refused_roles() {
+    let (app, _) = composed_app();
+    assert_eq!(get(&app, "/maybe", None).await.body, "guest");
+    assert_eq!(get(&app, "/maybe-staff", None).await.body, "not staff");
+
+    let user = post(&app, "/login/5", None).await.token().unwrap();
+    assert_eq!(get(&app, "/maybe", Some(&user)).await.body, "user 5");
+    assert_eq!(
+        get(&app, "/maybe-staff", Some(&user)).await.body,
+        "not staff"
+    );
+
+    let staff = post(&app, "/staff/true", Some(&user))
+        .await
+        .token()
+        .unwrap();
+    assert_eq!(get(&app, "/maybe-staff", Some(&staff)).await.body, "staff");
+}
+
+#[tokio::test]
+async fn an_optional_guard_still_fails_closed_when_the_store_is_down() {
+    let (app, store) = composed_app();
+    let user = post(&app, "/login/5", None).await.token().unwrap();
+    store.set_down(true);
+    let r = get(&app, "/maybe", Some(&user)).await;
+    assert_eq!(r.status, 503, "a store failure is not a guest: {}", r.body);
+    assert_eq!(r.json()["error"], "session_store_unavailable");
+}
+
+#[tokio::test]
+async fn a_custom_guard_answers_401_303_403_like_the_built_in_ones() {
+    let (app, _) = composed_app();
+    assert_eq!(get(&app, "/edit", None).await.status, 401);
+    let browser = request("GET", "/edit", None)
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&app, browser).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.headers["location"], "/login?next=/edit");
+
+    let user = post(&app, "/login/5", None).await.token().unwrap();
+    let r = get(&app, "/edit", Some(&user)).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("editor"), "{}", r.body);
+
+    assert_eq!(post(&app, "/note/editor", Some(&user)).await.status, 200);
+    let r = get(&app, "/edit", Some(&user)).await;
+    assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "editor 5"));
+}
+
+#[tokio::test]
+async fn a_guard_layer_protects_every_route_of_a_router() {
+    let (app, _) = composed_app();
+    for path in ["/area/users", "/area/audit"] {
+        assert_eq!(get(&app, path, None).await.status, 401, "{path}");
+    }
+    let user = post(&app, "/login/5", None).await.token().unwrap();
+    assert_eq!(get(&app, "/area/users", Some(&user)).await.status, 403);
+    let staff = post(&app, "/staff/true", Some(&user))
+        .await
+        .token()
+        .unwrap();
+    let r = get(&app, "/area/audit", Some(&staff)).await;
+    assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "audit"));
+    assert_eq!(
+        get(&app, "/area/nowhere", None).await.status,
+        404,
+        "the guard runs on matched routes only"
+    );
+}

@@ -6,6 +6,7 @@ mod common;
 mod cookies;
 mod credentials;
 mod csrf;
+mod evolution;
 mod expiry;
 mod failures;
 mod guards;

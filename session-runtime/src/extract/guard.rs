@@ -1,6 +1,7 @@
-//! Guard extractors: a session that is logged in, and holds a role.
+//! Guard extractors: a session that is logged in and passes a [`Policy`].
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Deref;
 
 use axum_core::extract::FromRequestParts;
@@ -8,9 +9,230 @@ use http::header::ACCEPT;
 use http::request::Parts;
 
 use super::SessionRejection;
+use super::policy::{Authenticated, Policy, Staff, Superuser};
 use crate::config::ConfigInner;
-use crate::schema::{HasStaff, HasSuperuser, HasUserId, SessionSchema};
+use crate::schema::{HasUserId, SessionSchema};
 use crate::session::Session;
+
+/// Admits logged-in sessions that pass the policy `P`; `user_id()` returns the plain id.
+///
+/// [`RequireAuth`], [`RequireStaff`] and [`RequireSuperuser`] are guards with built-in
+/// policies; a [`Policy`] of your own makes a custom guard (see its docs for an example).
+///
+/// - Anonymous requests get `401` with a JSON body or, for a browser request (one that
+///   accepts `text/html`) when a [login URL](crate::SessionConfigBuilder::login_url) is
+///   configured, a `303` to it with `?next=` set to the requested path.
+/// - Logged-in sessions the policy refuses get `403`, naming [`Policy::NAME`].
+/// - A store that cannot load the session gives `503`, before the handler runs.
+///
+/// Dereferences to the schema's handle, so every generated accessor works on a guard.
+///
+/// # In axum
+///
+/// - `Option<RequireAuth<S>>` (or any `Option<Guard<S, P>>`) for handlers that serve
+///   everyone but do more for some: `None` for an anonymous request or one the policy
+///   refuses. A store failure is still a `503`, never `None`.
+/// - A whole router behind a guard, without naming it in every handler:
+///   `axum::middleware::from_extractor::<RequireStaff<S>>()` as a `route_layer`, inside the
+///   [`SessionLayer`](crate::SessionLayer):
+///
+/// ```
+/// use axum::{Router, middleware::from_extractor, routing::get};
+/// use session_runtime::{MemoryStore, RequireStaff, SessionConfig, SessionLayer, SessionSchema};
+///
+/// #[derive(SessionSchema)]
+/// pub struct AppSession {
+///     #[session(user_id)]
+///     pub user_id: Option<i64>,
+///     #[session(staff)]
+///     pub is_staff: bool,
+/// }
+///
+/// let admin: Router = Router::new()
+///     .route("/users", get(|| async { "every route here needs staff" }))
+///     .route("/audit", get(|| async { "this one too" }))
+///     .route_layer(from_extractor::<RequireStaff<AppSession>>());
+///
+/// let app: Router = Router::new()
+///     .nest("/admin", admin)
+///     .route("/", get(|| async { "public" }))
+///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+/// ```
+pub struct Guard<S: HasUserId, P: Policy<S>> {
+    session: Session<S>,
+    user_id: S::UserId,
+    policy: PhantomData<fn() -> P>,
+}
+
+/// Admits logged-in sessions; `user_id()` returns the plain id.
+///
+/// Anonymous requests get `401` with a JSON body, or for a browser request (one that
+/// accepts `text/html`) a `303` to the configured login URL with `?next=` set to the
+/// requested path. Dereferences to the schema's handle, so every accessor works. See
+/// [`Guard`] for `Option<RequireAuth<S>>` and for guarding whole routers.
+///
+/// ```
+/// use session_runtime::{RequireAuth, SessionSchema};
+///
+/// #[derive(SessionSchema)]
+/// pub struct AppSession {
+///     #[session(user_id)]
+///     pub user_id: Option<i64>,
+///     pub username: Option<String>,
+/// }
+///
+/// async fn me(user: RequireAuth<AppSession>) -> String {
+///     let id: i64 = user.user_id();
+///     format!("{id} {:?}", user.username())
+/// }
+///
+/// async fn home(user: Option<RequireAuth<AppSession>>) -> String {
+///     match user {
+///         Some(user) => format!("welcome back, {:?}", user.username()),
+///         None => "welcome, guest".to_owned(),
+///     }
+/// }
+/// ```
+pub type RequireAuth<S> = Guard<S, Authenticated>;
+
+/// Admits logged-in sessions whose `#[session(staff)]` field is `true`, or whose
+/// `#[session(superuser)]` field is `true` (a superuser passes every staff check).
+///
+/// Anonymous requests are refused as by [`RequireAuth`]; logged-in users without the role
+/// get `403`. Using it with a schema that has no staff field does not compile.
+///
+/// ```
+/// use session_runtime::{RequireStaff, SessionSchema};
+///
+/// #[derive(SessionSchema)]
+/// pub struct AppSession {
+///     #[session(user_id)]
+///     pub user_id: Option<i64>,
+///     #[session(staff)]
+///     pub is_staff: bool,
+/// }
+///
+/// async fn admin(staff: RequireStaff<AppSession>) -> String {
+///     format!("hello, staff member {}", staff.user_id())
+/// }
+/// ```
+pub type RequireStaff<S> = Guard<S, Staff>;
+
+/// Admits logged-in sessions whose `#[session(superuser)]` field is `true`.
+///
+/// Anonymous requests are refused as by [`RequireAuth`]; logged-in users without the role
+/// get `403`. Using it with a schema that has no superuser field does not compile.
+///
+/// ```
+/// use session_runtime::{RequireSuperuser, SessionSchema};
+///
+/// #[derive(SessionSchema)]
+/// pub struct AppSession {
+///     #[session(user_id)]
+///     pub user_id: Option<i64>,
+///     #[session(superuser)]
+///     pub is_superuser: bool,
+/// }
+///
+/// async fn root(root: RequireSuperuser<AppSession>) -> String {
+///     format!("hello, superuser {}", root.user_id())
+/// }
+/// ```
+pub type RequireSuperuser<S> = Guard<S, Superuser>;
+
+impl<S: HasUserId, P: Policy<S>> Guard<S, P> {
+    /// The logged-in user's id: the plain id type, since the guard proved it is there.
+    #[must_use]
+    pub fn user_id(&self) -> S::UserId {
+        self.user_id.clone()
+    }
+
+    /// The underlying session, for `logout`, `rotate` and typed-key access.
+    #[must_use]
+    pub fn session(&self) -> &Session<S> {
+        &self.session
+    }
+
+    /// Gives up the guard for the session it wraps.
+    #[must_use]
+    pub fn into_session(self) -> Session<S> {
+        self.session
+    }
+
+    /// Runs the guard: the session if it is logged in and `P` admits it, else why not.
+    pub(super) async fn check(parts: &Parts) -> Result<Self, Refusal> {
+        let ctx = super::load::<S>(parts).await.map_err(Refusal::Failed)?;
+        let session = Session::<S>::from_context(ctx);
+        let Some(user_id) = session.current_user_id() else {
+            return Err(Refusal::Anonymous);
+        };
+        if !P::admits(&session) {
+            return Err(Refusal::Forbidden);
+        }
+        Ok(Self {
+            session,
+            user_id,
+            policy: PhantomData,
+        })
+    }
+}
+
+/// Why a guard refused a request.
+pub(super) enum Refusal {
+    /// Not logged in.
+    Anonymous,
+    /// Logged in, but the policy said no.
+    Forbidden,
+    /// The session could not be loaded (no layer, store down).
+    Failed(SessionRejection),
+}
+
+impl Refusal {
+    /// The rejection the plain (non-`Option`) guard answers with.
+    fn into_rejection<S: HasUserId, P: Policy<S>>(self, parts: &Parts) -> SessionRejection {
+        match self {
+            Refusal::Anonymous => {
+                let config = super::context(parts).map(|ctx| ctx.config.clone());
+                match config {
+                    Ok(config) => unauthenticated(parts, &config),
+                    Err(rejection) => rejection,
+                }
+            }
+            Refusal::Forbidden => SessionRejection::Forbidden {
+                role: P::NAME,
+                html: accepts_html(parts),
+            },
+            Refusal::Failed(rejection) => rejection,
+        }
+    }
+}
+
+impl<S: HasUserId, P: Policy<S>> Deref for Guard<S, P> {
+    type Target = <S as SessionSchema>::Handle;
+
+    fn deref(&self) -> &Self::Target {
+        &self.session
+    }
+}
+
+impl<S: HasUserId, P: Policy<S>> fmt::Debug for Guard<S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("policy", &P::NAME)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: HasUserId, P: Policy<S>, St: Send + Sync> FromRequestParts<St> for Guard<S, P> {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
+        Self::check(parts)
+            .await
+            .map_err(|refusal| refusal.into_rejection::<S, P>(parts))
+    }
+}
 
 /// Whether the client is a browser that wants a page rather than JSON.
 fn accepts_html(parts: &Parts) -> bool {
@@ -49,169 +271,4 @@ pub(crate) fn login_redirect(parts: &Parts, config: &ConfigInner) -> Option<Stri
         }
         _ => None,
     }
-}
-
-/// Loads the session and requires a logged-in user.
-async fn authenticate<S: HasUserId>(
-    parts: &Parts,
-) -> Result<(Session<S>, S::UserId), SessionRejection> {
-    let ctx = super::context(parts)?;
-    ctx.load()
-        .await
-        .map_err(|_| SessionRejection::StoreUnavailable)?;
-    let session = Session::<S>::from_context(ctx.clone());
-    match session.current_user_id() {
-        Some(id) => Ok((session, id)),
-        None => Err(unauthenticated(parts, &ctx.config)),
-    }
-}
-
-fn is_staff<S: HasStaff>(session: &Session<S>) -> bool {
-    session.get(&S::STAFF_KEY) || is_superuser_opt(session)
-}
-
-fn is_superuser_opt<S: SessionSchema>(session: &Session<S>) -> bool {
-    S::SUPERUSER_KEY.is_some_and(|key| session.get(&key))
-}
-
-macro_rules! guard {
-    (
-        $(#[$doc:meta])*
-        $name:ident, $bound:ident, $check:expr, $role:literal
-    ) => {
-        $(#[$doc])*
-        pub struct $name<S: $bound> {
-            session: Session<S>,
-            user_id: S::UserId,
-        }
-
-        impl<S: $bound> $name<S> {
-            /// The logged-in user's id: the plain id type, since the guard proved it is there.
-            #[must_use]
-            pub fn user_id(&self) -> S::UserId {
-                self.user_id.clone()
-            }
-
-            /// The underlying session, for `logout`, `rotate` and typed-key access.
-            #[must_use]
-            pub fn session(&self) -> &Session<S> {
-                &self.session
-            }
-
-            /// Gives up the guard for the session it wraps.
-            #[must_use]
-            pub fn into_session(self) -> Session<S> {
-                self.session
-            }
-        }
-
-        impl<S: $bound> Deref for $name<S> {
-            type Target = <S as SessionSchema>::Handle;
-
-            fn deref(&self) -> &Self::Target {
-                &self.session
-            }
-        }
-
-        impl<S: $bound> fmt::Debug for $name<S> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($name))
-                    .field("session", &self.session)
-                    .finish_non_exhaustive()
-            }
-        }
-
-        impl<S: $bound, St: Send + Sync> FromRequestParts<St> for $name<S> {
-            type Rejection = SessionRejection;
-
-            async fn from_request_parts(
-                parts: &mut Parts,
-                _state: &St,
-            ) -> Result<Self, Self::Rejection> {
-                let (session, user_id) = authenticate::<S>(parts).await?;
-                let check: fn(&Session<S>) -> bool = $check;
-                if !check(&session) {
-                    return Err(SessionRejection::Forbidden {
-                        role: $role,
-                        html: accepts_html(parts),
-                    });
-                }
-                Ok(Self { session, user_id })
-            }
-        }
-    };
-}
-
-guard! {
-    /// Admits logged-in sessions; `user_id()` returns the plain id.
-    ///
-    /// Anonymous requests get `401` with a JSON body, or for a browser request (one that
-    /// accepts `text/html`) a `303` to the configured login URL with `?next=` set to the
-    /// requested path. Dereferences to the schema's handle, so every accessor works.
-    ///
-    /// ```
-    /// use session_runtime::{RequireAuth, SessionSchema};
-    ///
-    /// #[derive(SessionSchema)]
-    /// pub struct AppSession {
-    ///     #[session(user_id)]
-    ///     pub user_id: Option<i64>,
-    ///     pub username: Option<String>,
-    /// }
-    ///
-    /// async fn me(user: RequireAuth<AppSession>) -> String {
-    ///     let id: i64 = user.user_id();
-    ///     format!("{id} {:?}", user.username())
-    /// }
-    /// ```
-    RequireAuth, HasUserId, |_| true, "authenticated"
-}
-
-guard! {
-    /// Admits logged-in sessions whose `#[session(staff)]` field is `true`, or whose
-    /// `#[session(superuser)]` field is `true` (a superuser passes every staff check).
-    ///
-    /// Anonymous requests are refused as by [`RequireAuth`]; logged-in users without the role
-    /// get `403`. Using it with a schema that has no staff field does not compile.
-    ///
-    /// ```
-    /// use session_runtime::{RequireStaff, SessionSchema};
-    ///
-    /// #[derive(SessionSchema)]
-    /// pub struct AppSession {
-    ///     #[session(user_id)]
-    ///     pub user_id: Option<i64>,
-    ///     #[session(staff)]
-    ///     pub is_staff: bool,
-    /// }
-    ///
-    /// async fn admin(staff: RequireStaff<AppSession>) -> String {
-    ///     format!("hello, staff member {}", staff.user_id())
-    /// }
-    /// ```
-    RequireStaff, HasStaff, is_staff::<S>, "staff"
-}
-
-guard! {
-    /// Admits logged-in sessions whose `#[session(superuser)]` field is `true`.
-    ///
-    /// Anonymous requests are refused as by [`RequireAuth`]; logged-in users without the role
-    /// get `403`. Using it with a schema that has no superuser field does not compile.
-    ///
-    /// ```
-    /// use session_runtime::{RequireSuperuser, SessionSchema};
-    ///
-    /// #[derive(SessionSchema)]
-    /// pub struct AppSession {
-    ///     #[session(user_id)]
-    ///     pub user_id: Option<i64>,
-    ///     #[session(superuser)]
-    ///     pub is_superuser: bool,
-    /// }
-    ///
-    /// async fn root(root: RequireSuperuser<AppSession>) -> String {
-    ///     format!("hello, superuser {}", root.user_id())
-    /// }
-    /// ```
-    RequireSuperuser, HasSuperuser, |s| s.get(&S::SUPERUSER), "superuser"
 }

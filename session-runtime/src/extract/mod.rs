@@ -1,6 +1,8 @@
-//! Extractors: the guards, and the typed rejections of every extractor.
+//! Extractors: the guards, their policies, and the typed rejections of every extractor.
 
 mod guard;
+mod optional;
+pub mod policy;
 mod recent_login;
 mod rejection;
 
@@ -8,11 +10,13 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
-pub use guard::{RequireAuth, RequireStaff, RequireSuperuser};
+pub use guard::{Guard, RequireAuth, RequireStaff, RequireSuperuser};
+pub use policy::Policy;
 pub use recent_login::{RecentLoginRejection, RequireRecentLogin};
 pub use rejection::SessionRejection;
 
 use crate::context::Context;
+use crate::schema::SessionSchema;
 
 /// The request's session context, which [`SessionLayer`](crate::SessionLayer) inserts.
 pub(crate) fn context(parts: &Parts) -> Result<Arc<Context>, SessionRejection> {
@@ -24,4 +28,26 @@ pub(crate) fn context(parts: &Parts) -> Result<Arc<Context>, SessionRejection> {
             tracing::error!("a session extractor ran without SessionLayer on the route");
             SessionRejection::MissingLayer
         })
+}
+
+/// The request's session, loaded from the store (once per request) and, for a
+/// `#[session(strict)]` schema, checked: a session holding a value that no longer decodes is
+/// discarded, and the request goes on as anonymous.
+pub(crate) async fn load<S: SessionSchema>(
+    parts: &Parts,
+) -> Result<Arc<Context>, SessionRejection> {
+    let ctx = context(parts)?;
+    ctx.load()
+        .await
+        .map_err(|_| SessionRejection::StoreUnavailable)?;
+    if let Some(field) = S::STRICT.and_then(|checks| ctx.strict_failure(checks)) {
+        tracing::warn!(
+            field,
+            "stored session value does not decode into the strict schema; discarding the session"
+        );
+        ctx.logout()
+            .await
+            .map_err(|_| SessionRejection::StoreUnavailable)?;
+    }
+    Ok(ctx)
 }

@@ -21,6 +21,10 @@ struct Default {}
 struct Key {}
 #[allow(dead_code)]
 struct Session {}
+#[allow(dead_code)]
+struct Check {}
+#[allow(dead_code)]
+struct SessionValue {}
 #[allow(dead_code, non_camel_case_types)]
 struct bool {}
 #[allow(dead_code)]
@@ -50,6 +54,17 @@ struct PrivateSession {
     name: ::std::string::String,
     #[session(rename = "c")]
     cart: ::std::vec::Vec<u64>,
+}
+
+/// A strict schema: its generated decoding checks are hygienic too.
+#[derive(::session_runtime::SessionSchema)]
+#[session(strict)]
+pub struct StrictSession {
+    /// The user.
+    #[session(user_id)]
+    pub user_id: ::core::option::Option<u32>,
+    /// The theme.
+    pub theme: ::std::string::String,
 }
 
 /// A documented public schema: the generated items are documented too.

@@ -1,0 +1,12 @@
+use session_runtime::{RequireAuth, SessionSchema};
+
+#[derive(SessionSchema)]
+pub struct Cart {
+    pub items: Vec<u64>,
+}
+
+fn me(_user: RequireAuth<Cart>) {}
+
+fn main() {
+    let _ = me;
+}
