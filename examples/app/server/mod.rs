@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, get, post};
 use session_runtime::{
-    CsrfLayer, MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer,
-    SessionSchema, SessionStore, SqliteStore,
+    CsrfLayer, MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer, SessionSchema,
+    SessionStore, SqliteStore,
 };
 
 pub use users::Users;
