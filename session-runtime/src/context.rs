@@ -1,19 +1,23 @@
 //! The per-request session: what the layer parsed, what the handler changed.
 //!
 //! The layer creates one [`Context`] per request and puts it in the request's extensions.
-//! Nothing touches the store until an extractor calls [`Context::load`], at most once per
-//! request. After that, reads and writes of fields are synchronous and in memory; the
+//! Nothing else happens for a request whose handler ignores the session: the cookie is only
+//! read, and the store only touched, when an extractor calls [`Context::load`], at most once
+//! per request. After that, reads and writes of fields are synchronous and in memory; the
 //! response phase ([`crate::commit`]) writes what changed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use http::HeaderValue;
+use http::header::USER_AGENT;
+use http::{HeaderMap, HeaderValue};
 use tokio::sync::OnceCell;
 
 use crate::auth_hash::AuthCheck;
 use crate::config::ConfigInner;
+use crate::cookie::read_session_cookie;
 use crate::error::SessionError;
 use crate::record::Record;
 use crate::store::{DynStore, StoreError};
@@ -31,9 +35,10 @@ pub(crate) struct Context {
     pub(crate) config: Arc<ConfigInner>,
     auth: Option<Arc<dyn AuthCheck>>,
     pub(crate) now: SystemTime,
-    incoming: Option<Token>,
-    pub(crate) had_cookie: bool,
-    user_agent: Option<HeaderValue>,
+    /// The request carried a cookie of the session's name, valid or not (known once loaded).
+    had_cookie: AtomicBool,
+    /// The request's `User-Agent`, for the device label of a session it creates.
+    user_agent: OnceLock<HeaderValue>,
     loaded: OnceCell<Result<(), LoadFailed>>,
     state: Mutex<State>,
 }
@@ -99,9 +104,6 @@ impl Context {
         store: Arc<dyn DynStore>,
         config: Arc<ConfigInner>,
         auth: Option<Arc<dyn AuthCheck>>,
-        incoming: Option<Token>,
-        had_cookie: bool,
-        user_agent: Option<HeaderValue>,
     ) -> Self {
         let now = config.clock.now();
         Self {
@@ -109,9 +111,8 @@ impl Context {
             config,
             auth,
             now,
-            incoming,
-            had_cookie,
-            user_agent,
+            had_cookie: AtomicBool::new(false),
+            user_agent: OnceLock::new(),
             loaded: OnceCell::new(),
             state: Mutex::new(State::default()),
         }
@@ -130,16 +131,27 @@ impl Context {
         self.loaded.get().copied()
     }
 
-    /// Loads the session from the store, once per request.
+    /// Whether the request carried a cookie of the session's name, valid or not.
+    pub(crate) fn had_cookie(&self) -> bool {
+        self.had_cookie.load(Ordering::Relaxed)
+    }
+
+    /// Loads the session from the store, once per request: reads the session cookie from
+    /// the request's `headers`, then the record it names.
     ///
     /// Unknown, expired and malformed tokens give an anonymous session (and the stale cookie
     /// is removed in the response); they are never adopted.
-    pub(crate) async fn load(&self) -> Result<(), LoadFailed> {
+    pub(crate) async fn load(&self, headers: &HeaderMap) -> Result<(), LoadFailed> {
         *self
             .loaded
             .get_or_init(|| async {
-                let Some(token) = &self.incoming else {
-                    if self.had_cookie {
+                let (incoming, had_cookie) = read_session_cookie(headers, &self.config.cookie_name);
+                self.had_cookie.store(had_cookie, Ordering::Relaxed);
+                if let Some(agent) = headers.get(USER_AGENT) {
+                    let _ = self.user_agent.set(agent.clone());
+                }
+                let Some(token) = incoming else {
+                    if had_cookie {
                         self.state().cookie = CookieOut::Remove;
                     }
                     return Ok(());
@@ -151,7 +163,7 @@ impl Context {
                             self.state().cookie = CookieOut::Remove;
                             return Ok(());
                         }
-                        self.bind(token.clone(), key, record, false);
+                        self.bind(token, key, record, false);
                         Ok(())
                     }
                     Ok(_) => {
@@ -269,7 +281,7 @@ impl Context {
     }
 
     fn device_label(&self) -> Option<String> {
-        let ua = self.user_agent.as_ref()?.to_str().ok()?;
+        let ua = self.user_agent.get()?.to_str().ok()?;
         let label: String = ua
             .chars()
             .filter(|c| !c.is_control())
@@ -286,8 +298,9 @@ impl Context {
         f(st.data.get(name).map(String::as_str))
     }
 
-    pub(crate) fn user_id_json(&self) -> Option<String> {
-        self.state().user_id.clone()
+    /// Runs `f` on the user id's JSON text, under the lock: no copy of it is made.
+    pub(crate) fn with_user_id_json<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        self.state().user_id.as_deref().map(f)
     }
 
     pub(crate) fn public_id(&self) -> Option<PublicId> {

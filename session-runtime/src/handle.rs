@@ -107,8 +107,10 @@ impl<S> RawSession<S> {
 
     /// The logged-in user's id, if any.
     pub fn user_id<Id: DeserializeOwned>(&self) -> Option<Id> {
-        let json = self.ctx.user_id_json()?;
-        match serde_json::from_str(&json) {
+        match self
+            .ctx
+            .with_user_id_json(|json| serde_json::from_str::<Id>(json))?
+        {
             Ok(id) => Some(id),
             Err(error) => {
                 // An id that no longer decodes cannot be trusted to name the right user.

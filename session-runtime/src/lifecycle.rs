@@ -104,7 +104,7 @@ impl Context {
         }
         let mut st = self.state();
         st.reset();
-        st.cookie = if key.is_some() || self.had_cookie {
+        st.cookie = if key.is_some() || self.had_cookie() {
             CookieOut::Remove
         } else {
             CookieOut::Keep

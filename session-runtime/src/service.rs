@@ -9,7 +9,7 @@ use std::task::{Context as TaskContext, Poll};
 use axum_core::body::Body;
 use axum_core::response::Response;
 use bytes::Bytes;
-use http::header::{SET_COOKIE, USER_AGENT};
+use http::header::SET_COOKIE;
 use http::{Request, StatusCode};
 use tower_service::Service;
 
@@ -17,7 +17,6 @@ use crate::auth_hash::AuthCheck;
 use crate::commit::commit;
 use crate::config::ConfigInner;
 use crate::context::Context;
-use crate::cookie::{has_cookie, read_token};
 use crate::response::json_error;
 use crate::store::{DynStore, StoreError};
 
@@ -75,24 +74,20 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let name = &self.config.cookie_name;
-        let token = read_token(req.headers(), name);
-        let had_cookie = token.is_some() || has_cookie(req.headers(), name);
+        // Nothing is parsed here: the cookie is read when an extractor loads the session, so
+        // a request whose handler ignores the session costs one small allocation.
         let ctx = Arc::new(Context::new(
             self.store.clone(),
             self.config.clone(),
             self.auth.clone(),
-            token,
-            had_cookie,
-            req.headers().get(USER_AGENT).cloned(),
         ));
         req.extensions_mut().insert(ctx.clone());
 
-        // The clone is ready only if polled; keep the one that was polled ready.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // `poll_ready` was called on `self.inner`: call it now, rather than moving a clone of
+        // the service into the future.
+        let response = self.inner.call(req);
         Box::pin(async move {
-            let res = inner.call(req).await?;
+            let res = response.await?;
             Ok(finish(&ctx, res).await)
         })
     }

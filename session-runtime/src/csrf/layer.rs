@@ -199,7 +199,7 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
             tracing::error!("CsrfLayer runs outside SessionLayer: put it inside");
             CsrfRejection::Session(SessionRejection::MissingLayer)
         })?;
-    ctx.load()
+    ctx.load(req.headers())
         .await
         .map_err(|_| CsrfRejection::Session(SessionRejection::StoreUnavailable))?;
     let expected = ctx.stored_csrf_token().ok_or(CsrfRejection::BadToken)?;

@@ -37,7 +37,7 @@ pub(crate) async fn load<S: SessionSchema>(
     parts: &Parts,
 ) -> Result<Arc<Context>, SessionRejection> {
     let ctx = context(parts)?;
-    ctx.load()
+    ctx.load(&parts.headers)
         .await
         .map_err(|_| SessionRejection::StoreUnavailable)?;
     if let Some(field) = S::STRICT.and_then(|checks| ctx.strict_failure(checks)) {

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
@@ -43,9 +44,31 @@ pub struct MemoryStore {
     inner: Arc<Inner>,
 }
 
+/// Hashes a [`SessionKey`] by folding its bytes: the key is already a SHA-256, uniformly
+/// distributed, so hashing it again with SipHash would only be a second hash on every
+/// request. Safe against flooding: only server-made keys are ever inserted.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+type ByKey = BuildHasherDefault<KeyHasher>;
+
 struct Inner {
-    records: DashMap<SessionKey, Record>,
-    by_user: DashMap<String, HashSet<SessionKey>>,
+    records: DashMap<SessionKey, Record, ByKey>,
+    by_user: DashMap<String, HashSet<SessionKey, ByKey>>,
     by_public: DashMap<PublicId, SessionKey>,
     len: AtomicUsize,
     max_records: usize,
@@ -89,7 +112,7 @@ impl MemoryStoreBuilder {
     pub fn build(self) -> MemoryStore {
         MemoryStore {
             inner: Arc::new(Inner {
-                records: DashMap::new(),
+                records: DashMap::default(),
                 by_user: DashMap::new(),
                 by_public: DashMap::new(),
                 len: AtomicUsize::new(0),
