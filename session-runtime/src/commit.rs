@@ -39,7 +39,13 @@ pub(crate) async fn commit(ctx: &Context, status: StatusCode) -> Committed {
     let failed = if status.is_server_error() {
         None
     } else {
-        save(ctx).await.err()
+        match plan(ctx) {
+            Ok(Plan::Nothing) => None,
+            // The store round trip is boxed, so that the futures of requests that write
+            // nothing (and of the service around them) stay small.
+            Ok(plan) => Box::pin(save(ctx, plan)).await.err(),
+            Err(error) => Some(error),
+        }
     };
     let st = ctx.state();
     let cookie = match st.cookie {
@@ -77,8 +83,8 @@ fn plan(ctx: &Context) -> Result<Plan, StoreError> {
     })
 }
 
-async fn save(ctx: &Context) -> Result<(), StoreError> {
-    match plan(ctx)? {
+async fn save(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
+    match plan {
         Plan::Nothing => {}
         Plan::Create(record) => {
             let (token, key, record) = ctx.create_record(record).await?;
