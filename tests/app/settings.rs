@@ -65,8 +65,10 @@ fn each_store_is_chosen_by_its_url() {
     assert!(!shown.contains("secret"), "{shown}");
 }
 
+/// The app runs on an SQLite file, and a login survives a restart of the whole app (store,
+/// router and user directory rebuilt), the password fingerprint check included.
 #[tokio::test]
-async fn the_app_runs_on_a_sqlite_file() {
+async fn the_app_runs_on_a_sqlite_file_and_sessions_survive_a_restart() {
     let path = std::env::temp_dir().join(format!("app-settings-{}.db", std::process::id()));
     let settings = settings(&[("SESSION_STORE", &format!("sqlite://{}", path.display()))]).unwrap();
     let app = crate::server::build_app(&settings).await.unwrap();
@@ -78,7 +80,14 @@ async fn the_app_runs_on_a_sqlite_file() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let token = r.token().unwrap();
     drop(app);
+
+    let restarted = crate::server::build_app(&settings).await.unwrap();
+    let me = crate::common::get(&restarted, "/api/me", Some(&token)).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["username"], "alice");
+    drop(restarted);
     for suffix in ["", "-wal", "-shm"] {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);

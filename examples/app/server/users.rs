@@ -43,12 +43,25 @@ pub enum PasswordError {
 pub const MIN_PASSWORD_LEN: usize = 8;
 
 fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let mut bytes = [0u8; 16];
-    rand::Rng::fill(&mut rand::rng(), &mut bytes);
-    let salt = SaltString::encode_b64(&bytes)?;
+    let mut salt = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut salt);
+    hash_with_salt(password, &salt)
+}
+
+fn hash_with_salt(password: &str, salt: &[u8]) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::encode_b64(salt)?;
     Ok(Argon2::default()
         .hash_password(password.as_bytes(), &salt)?
         .to_string())
+}
+
+/// The demo accounts' hashes use a salt derived from the user name, so they (and the session
+/// fingerprints derived from them) are the same at every start: sessions in a persistent
+/// store survive a restart of the app. Real accounts get random salts, as `hash` gives.
+fn demo_hash(username: &str, password: &str) -> Result<String, argon2::password_hash::Error> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("typed-sessions demo salt:{username}"));
+    hash_with_salt(password, &digest[..16])
 }
 
 fn verify(password: &str, stored: &str) -> bool {
@@ -70,7 +83,7 @@ impl Users {
                     is_staff,
                     is_superuser,
                 },
-                password_hash: hash(pass)?,
+                password_hash: demo_hash(name, pass)?,
             })
         };
         Ok(Self {
@@ -135,5 +148,22 @@ impl Users {
             account.password_hash = new_hash;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_survive_a_restart_and_change_with_the_password() {
+        let (first, second) = (Users::demo().unwrap(), Users::demo().unwrap());
+        assert_eq!(first.fingerprint(1), second.fingerprint(1));
+        assert_ne!(first.fingerprint(1), first.fingerprint(2));
+        first
+            .change_password(1, "alice-pass", "a-new-password")
+            .unwrap();
+        assert_ne!(first.fingerprint(1), second.fingerprint(1));
+        assert!(first.fingerprint(99).is_none());
     }
 }
