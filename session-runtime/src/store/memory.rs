@@ -1,11 +1,10 @@
 //! The in-memory store: the embedded default, for one process.
 
-use std::collections::HashSet;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -66,10 +65,167 @@ impl Hasher for KeyHasher {
 
 type ByKey = BuildHasherDefault<KeyHasher>;
 
+/// A [`Record`] as the store keeps it: the same content, packed. All fields sit in one
+/// buffer rather than a `BTreeMap` (whose first node alone is over 500 bytes), strings are
+/// boxed without spare capacity, and the whole is boxed so that the map's buckets stay
+/// small: a session costs a few hundred bytes beyond its data.
+struct Stored {
+    public_id: PublicId,
+    user_id: Option<Box<str>>,
+    /// The fields, sorted by name (see [`pack`]).
+    data: Box<[u8]>,
+    device: Option<Box<str>>,
+    created_at: Nanos,
+    last_seen: Nanos,
+    expires_at: Nanos,
+    absolute_expires_at: Nanos,
+    authenticated_at: Nanos,
+    version: u64,
+}
+
+/// A time as nanoseconds since the Unix epoch: half the size of a `SystemTime`, exact for
+/// the times sessions have (1970 to 2554).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Nanos(u64);
+
+impl Nanos {
+    /// No time (`authenticated_at` of a guest session).
+    const NONE: Self = Self(u64::MAX);
+
+    fn new(t: SystemTime) -> Self {
+        let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+        Self(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1))
+    }
+
+    fn from_opt(t: Option<SystemTime>) -> Self {
+        t.map_or(Self::NONE, Self::new)
+    }
+
+    fn get(self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.0)
+    }
+
+    fn get_opt(self) -> Option<SystemTime> {
+        (self != Self::NONE).then(|| self.get())
+    }
+}
+
+/// Packs fields into one buffer: for each, the name's length and the value's length (as
+/// little-endian `u32`), then the name and the value.
+fn pack<'a>(fields: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Box<[u8]> {
+    let len = fields.clone().map(|(n, v)| 8 + n.len() + v.len()).sum();
+    let mut out = Vec::with_capacity(len);
+    for (name, value) in fields {
+        for part in [name, value] {
+            let n = u32::try_from(part.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(value.as_bytes());
+    }
+    out.into_boxed_slice()
+}
+
+/// The fields of a buffer made by [`pack`].
+fn unpack(mut data: &[u8]) -> impl Iterator<Item = (&str, &str)> {
+    std::iter::from_fn(move || {
+        let (lens, rest) = data.split_first_chunk::<8>()?;
+        let [a, b, c, d, e, f, g, h] = *lens;
+        let name_len = u32::from_le_bytes([a, b, c, d]) as usize;
+        let value_len = u32::from_le_bytes([e, f, g, h]) as usize;
+        let (name, rest) = rest.split_at_checked(name_len)?;
+        let (value, rest) = rest.split_at_checked(value_len)?;
+        data = rest;
+        // Only `pack` writes these buffers, from `&str`s.
+        Some((
+            std::str::from_utf8(name).unwrap_or_default(),
+            std::str::from_utf8(value).unwrap_or_default(),
+        ))
+    })
+}
+
+impl Stored {
+    fn new(record: Record) -> Box<Self> {
+        Box::new(Self {
+            public_id: record.public_id,
+            user_id: record.user_id.map(String::into_boxed_str),
+            data: pack(record.data.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+            device: record.device.map(String::into_boxed_str),
+            created_at: Nanos::new(record.created_at),
+            last_seen: Nanos::new(record.last_seen),
+            expires_at: Nanos::new(record.expires_at),
+            absolute_expires_at: Nanos::new(record.absolute_expires_at),
+            authenticated_at: Nanos::from_opt(record.authenticated_at),
+            version: record.version,
+        })
+    }
+
+    fn to_record(&self) -> Record {
+        Record {
+            public_id: self.public_id.clone(),
+            user_id: self.user_id.as_deref().map(str::to_owned),
+            data: unpack(&self.data)
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+            created_at: self.created_at.get(),
+            last_seen: self.last_seen.get(),
+            expires_at: self.expires_at.get(),
+            absolute_expires_at: self.absolute_expires_at.get(),
+            authenticated_at: self.authenticated_at.get_opt(),
+            device: self.device.as_deref().map(str::to_owned),
+            version: self.version,
+        }
+    }
+
+    fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires_at <= Nanos::new(now)
+    }
+
+    fn info(&self) -> SessionInfo {
+        SessionInfo {
+            public_id: self.public_id.clone(),
+            user_id: self.user_id.as_deref().map(str::to_owned),
+            device: self.device.as_deref().map(str::to_owned),
+            created_at: self.created_at.get(),
+            last_seen: self.last_seen.get(),
+            expires_at: self.expires_at.get(),
+        }
+    }
+
+    /// [`Update::apply_to`], on the packed form: removals, then writes, then times.
+    fn apply(&mut self, update: &Update) {
+        if !update.remove.is_empty() || !update.set.is_empty() {
+            let packed = {
+                let mut fields: std::collections::BTreeMap<&str, &str> =
+                    unpack(&self.data).collect();
+                for name in &update.remove {
+                    fields.remove(name.as_str());
+                }
+                for (name, value) in &update.set {
+                    fields.insert(name, value);
+                }
+                pack(fields.iter().map(|(n, v)| (*n, *v)))
+            };
+            self.data = packed;
+        }
+        if let Some(t) = update.last_seen {
+            self.last_seen = Nanos::new(t);
+        }
+        if let Some(t) = update.expires_at {
+            self.expires_at = Nanos::new(t);
+        }
+        self.version += 1;
+    }
+}
+
 struct Inner {
-    records: DashMap<SessionKey, Record, ByKey>,
-    by_user: DashMap<String, HashSet<SessionKey, ByKey>>,
-    by_public: DashMap<PublicId, SessionKey>,
+    records: DashMap<SessionKey, Box<Stored>, ByKey>,
+    /// A user's session keys. A list, not a set: users have a few sessions each, and an
+    /// empty hash set alone costs more than a short list.
+    by_user: DashMap<String, Vec<SessionKey>>,
+    /// Public id (by its keyed hash, see [`Inner::public_slot`]) → session key.
+    by_public: DashMap<u64, SessionKey, ByKey>,
+    public_ids: RandomState,
     len: AtomicUsize,
     max_records: usize,
     sweep_interval: Option<Duration>,
@@ -114,7 +270,8 @@ impl MemoryStoreBuilder {
             inner: Arc::new(Inner {
                 records: DashMap::default(),
                 by_user: DashMap::new(),
-                by_public: DashMap::new(),
+                by_public: DashMap::default(),
+                public_ids: RandomState::new(),
                 len: AtomicUsize::new(0),
                 max_records: self.max_records,
                 sweep_interval: self.sweep_interval,
@@ -210,33 +367,45 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl Inner {
+    /// Where a public id sits in `by_public`: its hash under a per-store random key, which
+    /// spares the index a copy of every id. Two ids of one hash (a chance in 2^64 per pair)
+    /// make the second one a [`StoreError::Conflict`], which the runtime answers by drawing
+    /// another id; `delete_public` checks the id itself.
+    fn public_slot(&self, public_id: &PublicId) -> u64 {
+        self.public_ids.hash_one(public_id.as_str())
+    }
+
     fn index_user(&self, user_id: Option<&str>, key: SessionKey) {
         if let Some(user) = user_id {
-            self.by_user.entry(user.to_owned()).or_default().insert(key);
+            let mut keys = self.by_user.entry(user.to_owned()).or_default();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
         }
     }
 
     fn unindex_user(&self, user_id: Option<&str>, key: &SessionKey) {
         if let Some(user) = user_id {
             self.by_user.remove_if_mut(user, |_, keys| {
-                keys.remove(key);
+                keys.retain(|k| k != key);
                 keys.is_empty()
             });
         }
     }
 
-    fn remove(&self, key: &SessionKey) -> Option<Record> {
+    fn remove(&self, key: &SessionKey) -> Option<Box<Stored>> {
         let (_, record) = self.records.remove(key)?;
         self.forget(key, &record);
         Some(record)
     }
 
     /// Drops a removed record from the count and the indexes.
-    fn forget(&self, key: &SessionKey, record: &Record) {
+    fn forget(&self, key: &SessionKey, record: &Stored) {
         self.len.fetch_sub(1, Ordering::Relaxed);
         self.unindex_user(record.user_id.as_deref(), key);
         // Only if it still names this key: a rotation points it at the new one first.
-        self.by_public.remove_if(&record.public_id, |_, k| k == key);
+        self.by_public
+            .remove_if(&self.public_slot(&record.public_id), |_, k| k == key);
     }
 
     fn remove_if_expired(&self, key: &SessionKey, now: SystemTime) -> bool {
@@ -260,7 +429,10 @@ impl Inner {
         match self.records.entry(key) {
             Entry::Occupied(_) => Err(StoreError::Conflict),
             Entry::Vacant(slot) => {
-                match (self.by_public.entry(record.public_id.clone()), moved_from) {
+                match (
+                    self.by_public.entry(self.public_slot(&record.public_id)),
+                    moved_from,
+                ) {
                     (dashmap::Entry::Vacant(id), None) => {
                         id.insert(key);
                     }
@@ -270,7 +442,7 @@ impl Inner {
                     _ => return Err(StoreError::Conflict),
                 }
                 let user = record.user_id.clone();
-                slot.insert(record);
+                slot.insert(Stored::new(record));
                 self.len.fetch_add(1, Ordering::Relaxed);
                 self.index_user(user.as_deref(), key);
                 Ok(())
@@ -298,7 +470,7 @@ impl SessionStore for MemoryStore {
             if r.is_expired(now) {
                 None
             } else {
-                Some(r.value().clone())
+                Some(r.to_record())
             }
         });
         match found {
@@ -323,7 +495,7 @@ impl SessionStore for MemoryStore {
     async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
         Ok(match self.inner.records.get_mut(key) {
             Some(mut record) => {
-                update.apply_to(&mut record);
+                record.apply(update);
                 true
             }
             None => false,
@@ -337,7 +509,7 @@ impl SessionStore for MemoryStore {
         update: &Update,
     ) -> Result<bool, StoreError> {
         let inner = &self.inner;
-        let Some(snapshot) = inner.records.get(old).map(|r| r.value().clone()) else {
+        let Some(snapshot) = inner.records.get(old).map(|r| r.to_record()) else {
             return Ok(false);
         };
         let seen_version = snapshot.version;
@@ -353,7 +525,7 @@ impl SessionStore for MemoryStore {
             }
             Some(mut latest) if latest.version != seen_version => {
                 // Another request saved fields between our read and the move: keep them.
-                update.apply_to(&mut latest);
+                latest.apply(update);
                 if let Some(mut slot) = inner.records.get_mut(new) {
                     *slot = latest;
                 }
@@ -371,8 +543,8 @@ impl SessionStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         Ok(match self.inner.records.get_mut(key) {
             Some(mut record) => {
-                record.last_seen = last_seen;
-                record.expires_at = expires_at;
+                record.last_seen = Nanos::new(last_seen);
+                record.expires_at = Nanos::new(expires_at);
                 true
             }
             None => false,
@@ -394,9 +566,10 @@ impl SessionStore for MemoryStore {
         };
         let mut sessions: Vec<SessionInfo> = keys
             .iter()
-            .filter_map(|k| self.inner.records.get(k).map(|r| r.value().clone()))
-            .filter(|r| !r.is_expired(now))
-            .map(|r| r.info())
+            .filter_map(|k| {
+                let r = self.inner.records.get(k)?;
+                (!r.is_expired(now)).then(|| r.info())
+            })
             .collect();
         sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         Ok(sessions)
@@ -419,13 +592,13 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete_public(&self, user_id: &str, public_id: &PublicId) -> Result<bool, StoreError> {
-        let Some(key) = self.inner.by_public.get(public_id).map(|k| *k) else {
+        let slot = self.inner.public_slot(public_id);
+        let Some(key) = self.inner.by_public.get(&slot).map(|k| *k) else {
             return Ok(false);
         };
-        let owned = self
-            .inner
-            .records
-            .remove_if(&key, |_, r| r.user_id.as_deref() == Some(user_id));
+        let owned = self.inner.records.remove_if(&key, |_, r| {
+            r.user_id.as_deref() == Some(user_id) && r.public_id == *public_id
+        });
         Ok(match owned {
             Some((_, record)) => {
                 self.inner.forget(&key, &record);
