@@ -1,5 +1,6 @@
 //! The in-memory store: the embedded default, for one process.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -73,7 +74,7 @@ struct Stored {
     public_id: PublicId,
     user_id: Option<Box<str>>,
     /// The fields, sorted by name (see [`pack`]).
-    data: Box<[u8]>,
+    data: Box<str>,
     device: Option<Box<str>>,
     created_at: Nanos,
     last_seen: Nanos,
@@ -110,37 +111,43 @@ impl Nanos {
     }
 }
 
-/// Packs fields into one buffer: for each, the name's length and the value's length (as
-/// little-endian `u32`), then the name and the value.
-fn pack<'a>(fields: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Box<[u8]> {
+/// Packs fields into one string: for each, the name's and the value's length in decimal,
+/// each followed by a comma, then the name and the value (`1,64,d"…"`). A string, so that
+/// reading it back needs no UTF-8 validation.
+fn pack<'a>(fields: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Box<str> {
     let len = fields.clone().map(|(n, v)| 8 + n.len() + v.len()).sum();
-    let mut out = Vec::with_capacity(len);
+    let mut out = String::with_capacity(len);
     for (name, value) in fields {
-        for part in [name, value] {
-            let n = u32::try_from(part.len()).unwrap_or(u32::MAX);
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(value.as_bytes());
+        push_field(&mut out, name, value);
     }
-    out.into_boxed_slice()
+    out.into_boxed_str()
 }
 
-/// The fields of a buffer made by [`pack`].
-fn unpack(mut data: &[u8]) -> impl Iterator<Item = (&str, &str)> {
+fn push_field(out: &mut String, name: &str, value: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{},{},", name.len(), value.len());
+    out.push_str(name);
+    out.push_str(value);
+}
+
+/// A decimal length and the comma after it, at the start of `s`; and the rest of `s`.
+fn length(s: &str) -> Option<(usize, &str)> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let n = s.as_bytes()[..digits].iter().fold(0usize, |n, d| {
+        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
+    });
+    Some((n, s.get(digits..)?.strip_prefix(',')?))
+}
+
+/// The fields of a string made by [`pack`].
+fn unpack(mut data: &str) -> impl Iterator<Item = (&str, &str)> {
     std::iter::from_fn(move || {
-        let (lens, rest) = data.split_first_chunk::<8>()?;
-        let [a, b, c, d, e, f, g, h] = *lens;
-        let name_len = u32::from_le_bytes([a, b, c, d]) as usize;
-        let value_len = u32::from_le_bytes([e, f, g, h]) as usize;
-        let (name, rest) = rest.split_at_checked(name_len)?;
-        let (value, rest) = rest.split_at_checked(value_len)?;
-        data = rest;
-        // Only `pack` writes these buffers, from `&str`s.
-        Some((
-            std::str::from_utf8(name).unwrap_or_default(),
-            std::str::from_utf8(value).unwrap_or_default(),
-        ))
+        let (name_len, rest) = length(data)?;
+        let (value_len, rest) = length(rest)?;
+        let end = name_len + value_len;
+        let (name, value) = (rest.get(..name_len)?, rest.get(name_len..end)?);
+        data = rest.get(end..)?;
+        Some((name, value))
     })
 }
 
@@ -195,18 +202,24 @@ impl Stored {
     /// [`Update::apply_to`], on the packed form: removals, then writes, then times.
     fn apply(&mut self, update: &Update) {
         if !update.remove.is_empty() || !update.set.is_empty() {
-            let packed = {
-                let mut fields: std::collections::BTreeMap<&str, &str> =
-                    unpack(&self.data).collect();
-                for name in &update.remove {
-                    fields.remove(name.as_str());
+            // A merge of two sorted lists; a field both removed and set ends up set.
+            let extra: usize = update.set.iter().map(|(n, v)| 8 + n.len() + v.len()).sum();
+            let mut out = String::with_capacity(self.data.len() + extra);
+            let mut sets = update.set.iter().peekable();
+            for (name, value) in unpack(&self.data) {
+                while let Some((n, v)) = sets.next_if(|(n, _)| n.as_str() < name) {
+                    push_field(&mut out, n, v);
                 }
-                for (name, value) in &update.set {
-                    fields.insert(name, value);
+                if let Some((_, v)) = sets.next_if(|(n, _)| n.as_str() == name) {
+                    push_field(&mut out, name, v);
+                } else if !update.remove.iter().any(|r| r == name) {
+                    push_field(&mut out, name, value);
                 }
-                pack(fields.iter().map(|(n, v)| (*n, *v)))
-            };
-            self.data = packed;
+            }
+            for (n, v) in sets {
+                push_field(&mut out, n, v);
+            }
+            self.data = out.into_boxed_str();
         }
         if let Some(t) = update.last_seen {
             self.last_seen = Nanos::new(t);
@@ -220,9 +233,7 @@ impl Stored {
 
 struct Inner {
     records: DashMap<SessionKey, Box<Stored>, ByKey>,
-    /// A user's session keys. A list, not a set: users have a few sessions each, and an
-    /// empty hash set alone costs more than a short list.
-    by_user: DashMap<String, Vec<SessionKey>>,
+    by_user: DashMap<String, HashSet<SessionKey, ByKey>>,
     /// Public id (by its keyed hash, see [`Inner::public_slot`]) → session key.
     by_public: DashMap<u64, SessionKey, ByKey>,
     public_ids: RandomState,
@@ -377,17 +388,14 @@ impl Inner {
 
     fn index_user(&self, user_id: Option<&str>, key: SessionKey) {
         if let Some(user) = user_id {
-            let mut keys = self.by_user.entry(user.to_owned()).or_default();
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
+            self.by_user.entry(user.to_owned()).or_default().insert(key);
         }
     }
 
     fn unindex_user(&self, user_id: Option<&str>, key: &SessionKey) {
         if let Some(user) = user_id {
             self.by_user.remove_if_mut(user, |_, keys| {
-                keys.retain(|k| k != key);
+                keys.remove(key);
                 keys.is_empty()
             });
         }
@@ -610,5 +618,57 @@ impl SessionStore for MemoryStore {
 
     async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {
         Ok(self.inner.sweep(now))
+    }
+}
+
+#[cfg(test)]
+mod packed_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn packed_records_round_trip_and_apply_updates_like_records() {
+        let now = SystemTime::now();
+        let record = Record {
+            public_id: PublicId::new("p"),
+            user_id: Some("42".into()),
+            data: fields(&[("a", "1"), ("c", "\"é\""), ("e", "[]")]),
+            created_at: now,
+            last_seen: now,
+            expires_at: now + Duration::from_secs(60),
+            absolute_expires_at: now + Duration::from_secs(600),
+            authenticated_at: Some(now),
+            device: Some("curl".into()),
+            version: 3,
+        };
+        assert_eq!(Stored::new(record.clone()).to_record(), record);
+        let updates = [
+            Update::default(),
+            Update {
+                set: fields(&[("b", "2"), ("c", "3"), ("f", "4")]),
+                remove: vec!["a".into(), "c".into(), "x".into()],
+                last_seen: Some(now + Duration::from_secs(5)),
+                expires_at: Some(now + Duration::from_secs(65)),
+            },
+            Update {
+                set: fields(&[("0", "first"), ("z", "last")]),
+                remove: vec!["e".into()],
+                ..Update::default()
+            },
+        ];
+        for update in &updates {
+            let mut expected = record.clone();
+            update.apply_to(&mut expected);
+            let mut stored = Stored::new(record.clone());
+            stored.apply(update);
+            assert_eq!(stored.to_record(), expected, "{update:?}");
+        }
     }
 }
