@@ -1,6 +1,6 @@
 //! The in-memory store: the embedded default, for one process.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -124,10 +124,26 @@ fn pack<'a>(fields: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Box<str
 }
 
 fn push_field(out: &mut String, name: &str, value: &str) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{},{},", name.len(), value.len());
+    push_length(out, name.len());
+    push_length(out, value.len());
     out.push_str(name);
     out.push_str(value);
+}
+
+/// `n` in decimal and a comma (without the formatting machinery: this runs on every save).
+fn push_length(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    out.push(',');
 }
 
 /// A decimal length and the comma after it, at the start of `s`; and the rest of `s`.
@@ -171,9 +187,14 @@ impl Stored {
         Record {
             public_id: self.public_id.clone(),
             user_id: self.user_id.as_deref().map(str::to_owned),
-            data: unpack(&self.data)
-                .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                .collect(),
+            data: {
+                // Inserted one by one, in order: `collect` would sort a temporary vector.
+                let mut data = BTreeMap::new();
+                for (name, value) in unpack(&self.data) {
+                    data.insert(name.to_owned(), value.to_owned());
+                }
+                data
+            },
             created_at: self.created_at.get(),
             last_seen: self.last_seen.get(),
             expires_at: self.expires_at.get(),
@@ -624,7 +645,6 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod packed_tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
