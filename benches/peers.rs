@@ -9,7 +9,8 @@
 //! Variants: bare axum (the floor), this project with `MemoryStore`, `tower-sessions` with its
 //! `MemoryStore`, `axum_session` in memory mode (null pool). Every variant serves the same
 //! routes with the same handler bodies, all on axum 0.8, driven in-process with
-//! `tower::ServiceExt::oneshot` (no network).
+//! `tower::ServiceExt::oneshot` (no network). Each router is finished with `with_state(())`,
+//! as `axum::serve` does, so that layers are applied once and not on every request.
 //!
 //! Workloads:
 //! - `untouched`: the layer is there, the handler ignores the session; the request carries a
@@ -67,6 +68,7 @@ mod bare {
             .route("/me", get(me))
             .route("/write", post(write))
             .route("/login", post(login))
+            .with_state(())
     }
 }
 
@@ -109,6 +111,7 @@ mod ours {
             .route("/write", post(write))
             .route("/login", post(login))
             .layer(SessionLayer::new(store, SessionConfig::default()))
+            .with_state(())
     }
 }
 
@@ -148,6 +151,7 @@ mod tower_sessions_variant {
             .route("/write", post(write))
             .route("/login", post(login))
             .layer(SessionManagerLayer::new(MemoryStore::default()))
+            .with_state(())
     }
 }
 
@@ -187,6 +191,7 @@ mod axum_session_variant {
             .route("/write", post(write))
             .route("/login", post(login))
             .layer(SessionLayer::new(store))
+            .with_state(())
     }
 }
 
