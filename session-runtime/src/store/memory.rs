@@ -168,12 +168,13 @@ fn unpack(mut data: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 impl Stored {
-    fn new(record: Record) -> Box<Self> {
+    /// Packs a record, straight from the caller's copy.
+    fn new(record: &Record) -> Box<Self> {
         Box::new(Self {
-            public_id: record.public_id,
-            user_id: record.user_id.map(String::into_boxed_str),
+            public_id: record.public_id.clone(),
+            user_id: record.user_id.as_deref().map(Box::from),
             data: pack(record.data.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
-            device: record.device.map(String::into_boxed_str),
+            device: record.device.as_deref().map(Box::from),
             created_at: Nanos::new(record.created_at),
             last_seen: Nanos::new(record.last_seen),
             expires_at: Nanos::new(record.expires_at),
@@ -409,6 +410,11 @@ impl Inner {
 
     fn index_user(&self, user_id: Option<&str>, key: SessionKey) {
         if let Some(user) = user_id {
+            // A user's later sessions find the entry there: no copy of the id is made.
+            if let Some(mut keys) = self.by_user.get_mut(user) {
+                keys.insert(key);
+                return;
+            }
             self.by_user.entry(user.to_owned()).or_default().insert(key);
         }
     }
@@ -452,7 +458,7 @@ impl Inner {
     fn insert_new(
         &self,
         key: SessionKey,
-        record: Record,
+        record: Box<Stored>,
         moved_from: Option<&SessionKey>,
     ) -> Result<(), StoreError> {
         match self.records.entry(key) {
@@ -471,7 +477,7 @@ impl Inner {
                     _ => return Err(StoreError::Conflict),
                 }
                 let user = record.user_id.clone();
-                slot.insert(Stored::new(record));
+                slot.insert(record);
                 self.len.fetch_add(1, Ordering::Relaxed);
                 self.index_user(user.as_deref(), key);
                 Ok(())
@@ -518,7 +524,7 @@ impl SessionStore for MemoryStore {
         if record.user_id.is_none() && self.len() >= limit {
             return Err(StoreError::CapacityExceeded { limit });
         }
-        self.inner.insert_new(*key, record.clone(), None)
+        self.inner.insert_new(*key, Stored::new(record), None)
     }
 
     async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
@@ -545,7 +551,7 @@ impl SessionStore for MemoryStore {
         let mut moved = snapshot;
         update.apply_to(&mut moved);
         // New record first: if anything below fails, the old one is still there.
-        inner.insert_new(*new, moved, Some(old))?;
+        inner.insert_new(*new, Stored::new(&moved), Some(old))?;
         match inner.remove(old) {
             None => {
                 // Deleted meanwhile (logout, revocation, expiry): the deletion wins.
@@ -668,7 +674,7 @@ mod packed_tests {
             device: Some("curl".into()),
             version: 3,
         };
-        assert_eq!(Stored::new(record.clone()).to_record(), record);
+        assert_eq!(Stored::new(&record).to_record(), record);
         let updates = [
             Update::default(),
             Update {
@@ -686,7 +692,7 @@ mod packed_tests {
         for update in &updates {
             let mut expected = record.clone();
             update.apply_to(&mut expected);
-            let mut stored = Stored::new(record.clone());
+            let mut stored = Stored::new(&record);
             stored.apply(update);
             assert_eq!(stored.to_record(), expected, "{update:?}");
         }
