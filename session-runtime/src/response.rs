@@ -30,6 +30,15 @@ pub(crate) fn html_error(status: StatusCode, title: &str, message: &str) -> Resp
     res
 }
 
+/// A `303` to the login page, with a short page for clients that do not follow it.
+pub(crate) fn login_redirect(url: &str, message: &str) -> Response {
+    let mut res = html_error(StatusCode::SEE_OTHER, "Login required", message);
+    if let Ok(location) = HeaderValue::from_str(url) {
+        res.headers_mut().insert(http::header::LOCATION, location);
+    }
+    res
+}
+
 /// Whether the client is a browser that wants a page rather than JSON.
 pub(crate) fn accepts_html(headers: &http::HeaderMap) -> bool {
     headers

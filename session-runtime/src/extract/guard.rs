@@ -5,7 +5,6 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 
 use axum_core::extract::FromRequestParts;
-use http::header::ACCEPT;
 use http::request::Parts;
 
 use super::SessionRejection;
@@ -236,12 +235,7 @@ impl<S: HasUserId, P: Policy<S>, St: Send + Sync> FromRequestParts<St> for Guard
 
 /// Whether the client is a browser that wants a page rather than JSON.
 fn accepts_html(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get_all(ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/html"))
+    crate::response::accepts_html(&parts.headers)
 }
 
 /// Characters kept as they are in the `next` query parameter.

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
-use http::header::LOCATION;
+use http::StatusCode;
 use http::request::Parts;
-use http::{HeaderValue, StatusCode};
 
 use super::guard::login_redirect;
 use super::{RequireAuth, SessionRejection};
-use crate::response::{html_error, json_error};
+use crate::response::json_error;
 use crate::schema::{HasUserId, SessionSchema};
 use crate::session::Session;
 
@@ -103,17 +102,7 @@ impl IntoResponse for RecentLoginRejection {
             Self::Session(inner) => inner.into_response(),
             Self::Stale {
                 login_redirect: Some(url),
-            } => {
-                let mut res = html_error(
-                    StatusCode::SEE_OTHER,
-                    "Login required",
-                    "Please log in again to continue.",
-                );
-                if let Ok(location) = HeaderValue::from_str(&url) {
-                    res.headers_mut().insert(LOCATION, location);
-                }
-                res
-            }
+            } => crate::response::login_redirect(&url, "Please log in again to continue."),
             Self::Stale { .. } => json_error(
                 StatusCode::UNAUTHORIZED,
                 "reauthentication_required",

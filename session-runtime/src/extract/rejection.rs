@@ -3,8 +3,7 @@
 use std::fmt;
 
 use axum_core::response::{IntoResponse, Response};
-use http::header::LOCATION;
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 
 use crate::response::{html_error, json_error};
 
@@ -76,14 +75,7 @@ impl IntoResponse for SessionRejection {
             Self::StoreUnavailable => json_error(status, "session_store_unavailable", &message),
             Self::Unauthenticated {
                 login_redirect: Some(url),
-            } => {
-                let mut res =
-                    html_error(status, "Login required", "Redirecting to the login page.");
-                if let Ok(location) = HeaderValue::from_str(url) {
-                    res.headers_mut().insert(LOCATION, location);
-                }
-                res
-            }
+            } => crate::response::login_redirect(url, "Redirecting to the login page."),
             Self::Unauthenticated { .. } => json_error(status, "unauthenticated", &message),
             Self::Forbidden { html: true, .. } => html_error(status, "Forbidden", &message),
             Self::Forbidden { .. } => json_error(status, "forbidden", &message),
