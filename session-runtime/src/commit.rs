@@ -18,7 +18,8 @@ pub(crate) struct Committed {
     pub(crate) failed: Option<StoreError>,
 }
 
-enum Plan {
+/// A store write the response phase must make.
+pub(crate) enum Plan {
     Nothing,
     Create(Record),
     Delete(SessionKey),
@@ -27,36 +28,62 @@ enum Plan {
     Touch(SessionKey, SystemTime),
 }
 
-/// Saves the request's changes (unless the response is a server error) and computes the
-/// cookie. Untouched requests cost nothing.
-pub(crate) async fn commit(ctx: &Context, status: StatusCode) -> Committed {
+/// What the response phase does next.
+pub(crate) enum Step {
+    /// Nothing to write: the outcome is known now.
+    Done(Committed),
+    /// A store write first ([`save`]).
+    Save(Plan),
+}
+
+/// Decides, without touching the store, what the response phase must do: nothing for a
+/// request that never loaded its session, or changed nothing and needs no touch; otherwise
+/// the store write to make. A server error saves nothing.
+pub(crate) fn prepare(ctx: &Context, status: StatusCode) -> Step {
     if !matches!(ctx.was_loaded(), Some(Ok(()))) {
-        return Committed {
+        return Step::Done(Committed {
             cookie: None,
             failed: None,
-        };
+        });
     }
-    let failed = if status.is_server_error() {
-        None
+    let plan = if status.is_server_error() {
+        Ok(Plan::Nothing)
     } else {
-        match plan(ctx) {
-            Ok(Plan::Nothing) => None,
-            // The store round trip is boxed, so that the futures of requests that write
-            // nothing (and of the service around them) stay small.
-            Ok(plan) => Box::pin(save(ctx, plan)).await.err(),
-            Err(error) => Some(error),
-        }
+        plan(ctx)
     };
+    match plan {
+        Ok(Plan::Nothing) => Step::Done(Committed {
+            cookie: cookie(ctx),
+            failed: None,
+        }),
+        Ok(plan) => Step::Save(plan),
+        Err(error) => Step::Done(Committed {
+            cookie: cookie(ctx),
+            failed: Some(error),
+        }),
+    }
+}
+
+/// Makes the write [`prepare`] asked for, then computes the cookie.
+pub(crate) async fn save(ctx: &Context, plan: Plan) -> Committed {
+    let failed = write(ctx, plan).await.err();
+    Committed {
+        cookie: cookie(ctx),
+        failed,
+    }
+}
+
+/// The `Set-Cookie` value the response needs, if any.
+fn cookie(ctx: &Context) -> Option<HeaderValue> {
     let st = ctx.state();
-    let cookie = match st.cookie {
+    match st.cookie {
         CookieOut::Keep => None,
         CookieOut::Set => st
             .bound
             .as_ref()
             .map(|b| set_cookie(&ctx.config, &b.token, ctx.max_age(b.expires_at))),
         CookieOut::Remove => Some(removal_cookie(&ctx.config)),
-    };
-    Committed { cookie, failed }
+    }
 }
 
 fn plan(ctx: &Context) -> Result<Plan, StoreError> {
@@ -83,7 +110,7 @@ fn plan(ctx: &Context) -> Result<Plan, StoreError> {
     })
 }
 
-async fn save(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
+async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
     match plan {
         Plan::Nothing => {}
         Plan::Create(record) => {

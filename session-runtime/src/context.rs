@@ -1,7 +1,7 @@
 //! The per-request session: what the layer parsed, what the handler changed.
 //!
-//! The layer creates one [`Context`] per request and puts it in the request's extensions.
-//! Nothing else happens for a request whose handler ignores the session: the cookie is only
+//! The first extractor that asks for the session creates the request's [`Context`] (see
+//! `service.rs`); a request whose handler ignores the session has none. The cookie is only
 //! read, and the store only touched, when an extractor calls [`Context::load`], at most once
 //! per request. After that, reads and writes of fields are synchronous and in memory; the
 //! response phase ([`crate::commit`]) writes what changed.
@@ -20,6 +20,7 @@ use crate::config::ConfigInner;
 use crate::cookie::read_session_cookie;
 use crate::error::SessionError;
 use crate::record::Record;
+use crate::service::Shared;
 use crate::store::{DynStore, StoreError};
 use crate::token::{PublicId, SessionKey, Token};
 
@@ -100,17 +101,13 @@ impl State {
 }
 
 impl Context {
-    pub(crate) fn new(
-        store: Arc<dyn DynStore>,
-        config: Arc<ConfigInner>,
-        auth: Option<Arc<dyn AuthCheck>>,
-    ) -> Self {
-        let now = config.clock.now();
+    /// The context of a request that just asked for its session: "now" is this moment.
+    pub(crate) fn new(shared: &Shared) -> Self {
         Self {
-            store,
-            config,
-            auth,
-            now,
+            store: shared.store.clone(),
+            config: shared.config.clone(),
+            auth: shared.auth.clone(),
+            now: shared.config.clock.now(),
             had_cookie: AtomicBool::new(false),
             user_agent: OnceLock::new(),
             loaded: OnceCell::new(),

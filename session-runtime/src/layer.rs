@@ -10,7 +10,7 @@ use std::future::Future;
 use crate::auth_hash::{AuthCheck, TypedCheck};
 use crate::config::SessionConfig;
 use crate::schema::{HasUserId, Key};
-use crate::service::SessionService;
+use crate::service::{SessionService, Shared};
 use crate::store::{DynStore, SessionStore};
 
 /// Adds sessions to an axum router or any tower service.
@@ -124,11 +124,11 @@ impl<I> Layer<I> for SessionLayer {
     type Service = SessionService<I>;
 
     fn layer(&self, inner: I) -> Self::Service {
-        SessionService::new(
-            inner,
-            self.store.clone(),
-            self.config.inner.clone(),
-            self.auth.clone(),
-        )
+        let shared = Shared {
+            store: self.store.clone(),
+            config: self.config.inner.clone(),
+            auth: self.auth.clone(),
+        };
+        SessionService::new(inner, Arc::new(shared))
     }
 }

@@ -13,3 +13,4 @@ mod guards;
 mod lifecycle;
 mod per_user;
 mod saves;
+mod tasks;

@@ -17,7 +17,6 @@ use tower_service::Service;
 
 use super::origin::is_cross_site;
 use super::{CSRF_FIELD, CSRF_HEADER, CsrfRejection};
-use crate::context::Context;
 use crate::extract::SessionRejection;
 use crate::response::accepts_html;
 
@@ -191,14 +190,10 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
     if config.origin_only {
         return Ok(req);
     }
-    let ctx = req
-        .extensions()
-        .get::<Arc<Context>>()
-        .cloned()
-        .ok_or_else(|| {
-            tracing::error!("CsrfLayer runs outside SessionLayer: put it inside");
-            CsrfRejection::Session(SessionRejection::MissingLayer)
-        })?;
+    let ctx = crate::extract::context().map_err(|rejection| {
+        tracing::error!("CsrfLayer runs outside SessionLayer: put it inside");
+        CsrfRejection::Session(rejection)
+    })?;
     ctx.load(req.headers())
         .await
         .map_err(|_| CsrfRejection::Session(SessionRejection::StoreUnavailable))?;

@@ -92,7 +92,7 @@ impl<St: Send + Sync> FromRequestParts<St> for CsrfToken {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
-        let ctx = crate::extract::context(parts)?;
+        let ctx = crate::extract::context()?;
         ctx.load(&parts.headers)
             .await
             .map_err(|_| SessionRejection::StoreUnavailable)?;

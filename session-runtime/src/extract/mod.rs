@@ -18,16 +18,19 @@ pub use rejection::SessionRejection;
 use crate::context::Context;
 use crate::schema::SessionSchema;
 
-/// The request's session context, which [`SessionLayer`](crate::SessionLayer) inserts.
-pub(crate) fn context(parts: &Parts) -> Result<Arc<Context>, SessionRejection> {
-    parts
-        .extensions
-        .get::<Arc<Context>>()
-        .cloned()
-        .ok_or_else(|| {
-            tracing::error!("a session extractor ran without SessionLayer on the route");
-            SessionRejection::MissingLayer
-        })
+/// The request's session context, which [`SessionLayer`](crate::SessionLayer) provides.
+///
+/// The context travels with the request's task (see `service.rs`): an extractor finds none
+/// when no `SessionLayer` wraps the route, or when a middleware between the layer and the
+/// handler moved the handler's future to another task.
+pub(crate) fn context() -> Result<Arc<Context>, SessionRejection> {
+    crate::service::current_context().ok_or_else(|| {
+        tracing::error!(
+            "a session extractor found no session: put SessionLayer on the route, and do not \
+             spawn the handler's future onto another task between the layer and the handler"
+        );
+        SessionRejection::MissingLayer
+    })
 }
 
 /// The request's session, loaded from the store (once per request) and, for a
@@ -36,7 +39,7 @@ pub(crate) fn context(parts: &Parts) -> Result<Arc<Context>, SessionRejection> {
 pub(crate) async fn load<S: SessionSchema>(
     parts: &Parts,
 ) -> Result<Arc<Context>, SessionRejection> {
-    let ctx = context(parts)?;
+    let ctx = context()?;
     ctx.load(&parts.headers)
         .await
         .map_err(|_| SessionRejection::StoreUnavailable)?;
