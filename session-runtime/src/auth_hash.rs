@@ -6,12 +6,12 @@
 //! password change elsewhere, every session holding the old fingerprint is ended and the
 //! request is anonymous (as Django and axum-login do).
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use subtle::ConstantTimeEq as _;
 
+use crate::data::Fields;
 use crate::schema::{HasUserId, Key};
 
 /// Any error of the app's credential lookup.
@@ -22,11 +22,7 @@ type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, BoxError>> + Sen
 /// The schema-erased check the request context runs after loading a logged-in session.
 pub(crate) trait AuthCheck: Send + Sync + 'static {
     /// Whether the session's stored fingerprint matches the user's current one.
-    fn matches<'a>(
-        &'a self,
-        user_json: &'a str,
-        data: &'a BTreeMap<String, String>,
-    ) -> CheckFuture<'a>;
+    fn matches<'a>(&'a self, user_json: &'a str, data: &'a Fields) -> CheckFuture<'a>;
 }
 
 pub(crate) struct TypedCheck<S, F> {
@@ -41,11 +37,7 @@ where
     Fut: Future<Output = Result<Option<String>, E>> + Send + 'static,
     E: Into<BoxError>,
 {
-    fn matches<'a>(
-        &'a self,
-        user_json: &'a str,
-        data: &'a BTreeMap<String, String>,
-    ) -> CheckFuture<'a> {
+    fn matches<'a>(&'a self, user_json: &'a str, data: &'a Fields) -> CheckFuture<'a> {
         Box::pin(async move {
             let Ok(user) = serde_json::from_str::<S::UserId>(user_json) else {
                 return Ok(false);

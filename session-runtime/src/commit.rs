@@ -6,7 +6,7 @@ use http::{HeaderValue, StatusCode};
 
 use crate::context::{Context, CookieOut};
 use crate::cookie::{removal_cookie, set_cookie};
-use crate::record::{Record, Update};
+use crate::record::{Record, Snapshot, Update};
 use crate::store::StoreError;
 use crate::token::SessionKey;
 
@@ -92,7 +92,7 @@ fn plan(ctx: &Context) -> Result<Plan, StoreError> {
         if st.dirty.is_empty() || st.data.is_empty() {
             return Ok(Plan::Nothing);
         }
-        return Ok(Plan::Create(ctx.new_record(None, st.data.clone())?));
+        return Ok(Plan::Create(ctx.new_record(None, st.data.to_map())?));
     };
     let touch_due = ctx.now >= b.last_seen + ctx.config.touch_interval;
     Ok(if !st.dirty.is_empty() {
@@ -115,7 +115,7 @@ async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
         Plan::Nothing => {}
         Plan::Create(record) => {
             let (token, key, record) = ctx.create_record(record).await?;
-            ctx.bind(token, key, record, true);
+            ctx.bind(token, key, Snapshot::from(&record), true);
         }
         Plan::Delete(key) => {
             ctx.store.delete(&key).await?;

@@ -6,22 +6,23 @@
 //! per request. After that, reads and writes of fields are synchronous and in memory; the
 //! response phase ([`crate::commit`]) writes what changed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use http::header::USER_AGENT;
 use http::{HeaderMap, HeaderValue};
-use tokio::sync::OnceCell;
 
 use crate::auth_hash::AuthCheck;
 use crate::config::ConfigInner;
 use crate::cookie::read_session_cookie;
+use crate::data::Data;
 use crate::error::SessionError;
-use crate::record::Record;
+use crate::record::{Record, Snapshot};
 use crate::service::Shared;
-use crate::store::{DynStore, StoreError};
+use crate::store::{DynStore, MemoryStore, StoreError};
 use crate::token::{PublicId, SessionKey, Token};
 
 /// The most characters of a `User-Agent` kept as a device label.
@@ -35,13 +36,25 @@ pub(crate) struct Context {
     pub(crate) store: Arc<dyn DynStore>,
     pub(crate) config: Arc<ConfigInner>,
     auth: Option<Arc<dyn AuthCheck>>,
+    /// The store itself when it is a [`MemoryStore`]: loads then need no boxed future.
+    memory: Option<MemoryStore>,
     pub(crate) now: SystemTime,
     /// The request carried a cookie of the session's name, valid or not (known once loaded).
     had_cookie: AtomicBool,
     /// The request's `User-Agent`, for the device label of a session it creates.
     user_agent: OnceLock<HeaderValue>,
-    loaded: OnceCell<Result<(), LoadFailed>>,
+    loaded: OnceLock<Result<(), LoadFailed>>,
     state: Mutex<State>,
+}
+
+/// What [`Context::fetch`] found.
+enum Fetched {
+    /// No session cookie.
+    Nothing,
+    /// A cookie naming no live session (malformed, unknown, expired, revoked): remove it.
+    Stale,
+    /// A live session.
+    Found(Token, SessionKey, Snapshot),
 }
 
 /// The record this request is bound to.
@@ -74,10 +87,11 @@ pub(crate) enum CookieOut {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub(crate) bound: Option<Bound>,
-    pub(crate) data: BTreeMap<String, String>,
-    pub(crate) user_id: Option<String>,
-    /// Names of fields changed by this request and not yet written.
-    pub(crate) dirty: BTreeSet<String>,
+    pub(crate) data: Data,
+    /// The user id as canonical JSON text.
+    pub(crate) user_id: Option<Arc<str>>,
+    /// Names of fields changed by this request and not yet written, each once.
+    pub(crate) dirty: Vec<Cow<'static, str>>,
     /// A privilege field changed: rotate the token when saving.
     pub(crate) rotate_pending: bool,
     pub(crate) cookie: CookieOut,
@@ -86,8 +100,11 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn data_size(&self) -> usize {
-        self.data.iter().map(|(k, v)| k.len() + v.len()).sum()
+    /// Notes that a field changed and must be written.
+    pub(crate) fn mark_dirty(&mut self, name: &'static str) {
+        if !self.dirty.iter().any(|n| n == name) {
+            self.dirty.push(Cow::Borrowed(name));
+        }
     }
 
     /// Forgets the bound record and all data: the session is now anonymous and empty.
@@ -107,10 +124,11 @@ impl Context {
             store: shared.store.clone(),
             config: shared.config.clone(),
             auth: shared.auth.clone(),
+            memory: shared.memory.clone(),
             now: shared.config.clock.now(),
             had_cookie: AtomicBool::new(false),
             user_agent: OnceLock::new(),
-            loaded: OnceCell::new(),
+            loaded: OnceLock::new(),
             state: Mutex::new(State::default()),
         }
     }
@@ -137,43 +155,60 @@ impl Context {
     /// the request's `headers`, then the record it names.
     ///
     /// Unknown, expired and malformed tokens give an anonymous session (and the stale cookie
-    /// is removed in the response); they are never adopted.
+    /// is removed in the response); they are never adopted. Should two loads of one request
+    /// overlap, the first to finish is adopted and the other discarded.
     pub(crate) async fn load(&self, headers: &HeaderMap) -> Result<(), LoadFailed> {
-        *self
-            .loaded
-            .get_or_init(|| async {
-                let (incoming, had_cookie) = read_session_cookie(headers, &self.config.cookie_name);
-                self.had_cookie.store(had_cookie, Ordering::Relaxed);
-                if let Some(agent) = headers.get(USER_AGENT) {
-                    let _ = self.user_agent.set(agent.clone());
+        if let Some(done) = self.loaded.get() {
+            return *done;
+        }
+        let fetched = self.fetch(headers).await;
+        *self.loaded.get_or_init(|| self.adopt(fetched))
+    }
+
+    /// Reads the cookie and the record it names.
+    async fn fetch(&self, headers: &HeaderMap) -> Result<Fetched, LoadFailed> {
+        let (incoming, had_cookie) = read_session_cookie(headers, &self.config.cookie_name);
+        self.had_cookie.store(had_cookie, Ordering::Relaxed);
+        if let Some(agent) = headers.get(USER_AGENT) {
+            let _ = self.user_agent.set(agent.clone());
+        }
+        let Some(token) = incoming else {
+            return Ok(if had_cookie {
+                Fetched::Stale
+            } else {
+                Fetched::Nothing
+            });
+        };
+        let key = token.key();
+        let found = match &self.memory {
+            Some(memory) => memory.snapshot(&key, self.now),
+            None => match self.store.load(&key, self.now).await {
+                Ok(record) => record
+                    .filter(|record| !record.is_expired(self.now))
+                    .map(|record| Snapshot::from(&record)),
+                Err(error) => {
+                    tracing::error!(%error, "session store failed to load a session");
+                    return Err(LoadFailed);
                 }
-                let Some(token) = incoming else {
-                    if had_cookie {
-                        self.state().cookie = CookieOut::Remove;
-                    }
-                    return Ok(());
-                };
-                let key = token.key();
-                match self.store.load(&key, self.now).await {
-                    Ok(Some(record)) if !record.is_expired(self.now) => {
-                        if !self.credentials_still_valid(&key, &record).await? {
-                            self.state().cookie = CookieOut::Remove;
-                            return Ok(());
-                        }
-                        self.bind(token, key, record, false);
-                        Ok(())
-                    }
-                    Ok(_) => {
-                        self.state().cookie = CookieOut::Remove;
-                        Ok(())
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "session store failed to load a session");
-                        Err(LoadFailed)
-                    }
-                }
-            })
-            .await
+            },
+        };
+        let Some(snapshot) = found else {
+            return Ok(Fetched::Stale);
+        };
+        if !self.credentials_still_valid(&key, &snapshot).await? {
+            return Ok(Fetched::Stale);
+        }
+        Ok(Fetched::Found(token, key, snapshot))
+    }
+
+    /// Makes what [`fetch`](Self::fetch) found the request's session.
+    fn adopt(&self, fetched: Result<Fetched, LoadFailed>) -> Result<(), LoadFailed> {
+        match fetched? {
+            Fetched::Nothing => {}
+            Fetched::Stale => self.state().cookie = CookieOut::Remove,
+            Fetched::Found(token, key, snapshot) => self.bind(token, key, snapshot, false),
+        }
+        Ok(())
     }
 
     /// Runs the auth hash check, if configured, on a logged-in record; a record whose
@@ -181,12 +216,12 @@ impl Context {
     async fn credentials_still_valid(
         &self,
         key: &SessionKey,
-        record: &Record,
+        record: &Snapshot,
     ) -> Result<bool, LoadFailed> {
         let (Some(check), Some(user)) = (&self.auth, &record.user_id) else {
             return Ok(true);
         };
-        match check.matches(user, &record.data).await {
+        match check.matches(user, &record.fields).await {
             Ok(true) => Ok(true),
             Ok(false) => {
                 tracing::info!("ending a session whose credentials changed since its login");
@@ -204,7 +239,7 @@ impl Context {
     }
 
     /// Binds the request to a record (loaded, or created by a login).
-    pub(crate) fn bind(&self, token: Token, key: SessionKey, record: Record, fresh: bool) {
+    pub(crate) fn bind(&self, token: Token, key: SessionKey, record: Snapshot, fresh: bool) {
         let mut st = self.state();
         st.bound = Some(Bound {
             token,
@@ -216,7 +251,7 @@ impl Context {
             authenticated_at: record.authenticated_at,
             fresh,
         });
-        st.data = record.data;
+        st.data = Data::new(record.fields);
         st.user_id = record.user_id;
         st.dirty.clear();
         st.rotate_pending = false;
@@ -292,7 +327,7 @@ impl Context {
 
     pub(crate) fn with_value<R>(&self, name: &str, f: impl FnOnce(Option<&str>) -> R) -> R {
         let st = self.state();
-        f(st.data.get(name).map(String::as_str))
+        f(st.data.get(name))
     }
 
     /// Runs `f` on the user id's JSON text, under the lock: no copy of it is made.
@@ -317,13 +352,13 @@ impl Context {
             Some(old) => name.len() + old.len(),
             None => 0,
         };
-        let size = st.data_size() - old_len + name.len() + json.len();
+        let size = st.data.size() - old_len + name.len() + json.len();
         let limit = self.config.max_data_bytes;
         if size > limit {
             return Err(SessionError::TooLarge { size, limit });
         }
-        st.data.insert(name.to_owned(), json);
-        st.dirty.insert(name.to_owned());
+        st.data.insert(name, json);
+        st.mark_dirty(name);
         if privileged {
             st.rotate_pending = true;
         }
@@ -333,8 +368,8 @@ impl Context {
     /// Removes a field (back to its default).
     pub(crate) fn remove_value(&self, name: &'static str, privileged: bool) {
         let mut st = self.state();
-        if st.data.remove(name).is_some() {
-            st.dirty.insert(name.to_owned());
+        if st.data.remove(name) {
+            st.mark_dirty(name);
             if privileged {
                 st.rotate_pending = true;
             }

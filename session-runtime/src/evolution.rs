@@ -44,7 +44,7 @@ impl Schemas {
 impl State {
     /// Stored keys that no schema of this request knows: fields removed from the schema.
     /// The next save removes them.
-    pub(crate) fn stale_keys(&self) -> impl Iterator<Item = &String> {
+    pub(crate) fn stale_keys(&self) -> impl Iterator<Item = &str> {
         self.data.keys().filter(|key| self.schemas.is_stale(key))
     }
 
@@ -63,7 +63,7 @@ impl Context {
         checks.iter().find_map(|check| {
             let (name, json) = match check.field {
                 Some(name) => (name, st.data.get(name)),
-                None => ("user_id", st.user_id.as_ref()),
+                None => ("user_id", st.user_id.as_deref()),
             };
             json.filter(|json| !(check.decodes)(json)).map(|_| name)
         })
@@ -93,10 +93,10 @@ mod tests {
     fn a_session_of_stale_keys_only_is_empty() {
         let mut st = State::default();
         st.schemas.register(V1);
-        st.data.insert("gone".into(), "1".into());
+        st.data.insert("gone", "1".to_owned());
         assert!(!st.has_live_data());
         assert_eq!(st.stale_keys().collect::<Vec<_>>(), ["gone"]);
-        st.data.insert("a".into(), "1".into());
+        st.data.insert("a", "1".to_owned());
         assert!(st.has_live_data());
     }
 }

@@ -1,5 +1,6 @@
 //! `SessionLayer`: configuration only; it wraps services in [`SessionService`].
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use crate::auth_hash::{AuthCheck, TypedCheck};
 use crate::config::SessionConfig;
 use crate::schema::{HasUserId, Key};
 use crate::service::{SessionService, Shared};
-use crate::store::{DynStore, SessionStore};
+use crate::store::{DynStore, MemoryStore, SessionStore};
 
 /// Adds sessions to an axum router or any tower service.
 ///
@@ -31,15 +32,18 @@ pub struct SessionLayer {
     store: Arc<dyn DynStore>,
     config: SessionConfig,
     auth: Option<Arc<dyn AuthCheck>>,
+    memory: Option<MemoryStore>,
 }
 
 impl SessionLayer {
     /// A layer keeping sessions in `store`, configured by `config`.
     pub fn new(store: impl SessionStore, config: SessionConfig) -> Self {
+        let memory = (&store as &dyn Any).downcast_ref::<MemoryStore>().cloned();
         Self {
             store: Arc::new(store),
             config,
             auth: None,
+            memory,
         }
     }
 
@@ -128,6 +132,7 @@ impl<I> Layer<I> for SessionLayer {
             store: self.store.clone(),
             config: self.config.inner.clone(),
             auth: self.auth.clone(),
+            memory: self.memory.clone(),
         };
         SessionService::new(inner, Arc::new(shared))
     }

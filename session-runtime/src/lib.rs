@@ -106,6 +106,7 @@ mod clock;
 mod commit;
 mod config;
 mod context;
+mod data;
 mod cookie;
 mod csrf;
 mod error;

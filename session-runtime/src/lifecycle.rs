@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::context::{Context, CookieOut, State};
 use crate::error::SessionError;
-use crate::record::Update;
+use crate::record::{Snapshot, Update};
 use crate::store::StoreError;
 use crate::token::{PublicId, Token};
 
@@ -15,13 +15,13 @@ impl Context {
         for name in &st.dirty {
             match st.data.get(name) {
                 Some(value) => {
-                    update.set.insert(name.clone(), value.clone());
+                    update.set.insert(name.to_string(), value.to_owned());
                 }
-                None => update.remove.push(name.clone()),
+                None => update.remove.push(name.to_string()),
             }
         }
         // Fields removed from the schema since this session was written (evolution.rs).
-        update.remove.extend(st.stale_keys().cloned());
+        update.remove.extend(st.stale_keys().map(str::to_owned));
         if refresh && let Some(b) = &st.bound {
             update.last_seen = Some(self.now);
             update.expires_at = Some(self.expiry(b.absolute_expires_at));
@@ -41,7 +41,7 @@ impl Context {
             let st = self.state();
             let carry = st.user_id.as_deref().is_none_or(|current| current == user);
             let data = if carry {
-                st.data.clone()
+                st.data.to_map()
             } else {
                 BTreeMap::new()
             };
@@ -71,7 +71,7 @@ impl Context {
             self.enforce_session_cap(&user, &record.public_id, max)
                 .await;
         }
-        self.bind(token, key, record, true);
+        self.bind(token, key, Snapshot::from(&record), true);
         Ok(())
     }
 

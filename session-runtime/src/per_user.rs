@@ -61,7 +61,10 @@ impl Context {
     /// The logged-in user (canonical JSON) and this session's public id.
     fn owner(&self) -> Option<(String, PublicId)> {
         let st = self.state();
-        Some((st.user_id.clone()?, st.bound.as_ref()?.public_id.clone()))
+        Some((
+            st.user_id.as_deref()?.to_owned(),
+            st.bound.as_ref()?.public_id.clone(),
+        ))
     }
 
     async fn list_mine(&self) -> Result<Vec<SessionSummary>, SessionError> {

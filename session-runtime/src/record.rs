@@ -1,8 +1,10 @@
 //! What a store keeps for one session, and the changes a request sends it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::data::Fields;
 use crate::token::PublicId;
 
 /// One session as a store keeps it, under the hash of its token ([`SessionKey`](crate::SessionKey)).
@@ -108,4 +110,31 @@ pub struct SessionInfo {
     pub last_seen: SystemTime,
     /// When the session expires if unused.
     pub expires_at: SystemTime,
+}
+
+/// What a request keeps of a loaded or created record. From the memory store, its fields
+/// and user id are the store's own shared copies: loading one allocates nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) public_id: PublicId,
+    pub(crate) user_id: Option<Arc<str>>,
+    pub(crate) fields: Fields,
+    pub(crate) last_seen: SystemTime,
+    pub(crate) expires_at: SystemTime,
+    pub(crate) absolute_expires_at: SystemTime,
+    pub(crate) authenticated_at: Option<SystemTime>,
+}
+
+impl From<&Record> for Snapshot {
+    fn from(record: &Record) -> Self {
+        Self {
+            public_id: record.public_id.clone(),
+            user_id: record.user_id.as_deref().map(Arc::from),
+            fields: Fields::from_map(&record.data),
+            last_seen: record.last_seen,
+            expires_at: record.expires_at,
+            absolute_expires_at: record.absolute_expires_at,
+            authenticated_at: record.authenticated_at,
+        }
+    }
 }

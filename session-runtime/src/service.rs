@@ -28,13 +28,15 @@ use crate::commit::{self, Committed, Step};
 use crate::config::ConfigInner;
 use crate::context::Context;
 use crate::response::json_error;
-use crate::store::{DynStore, StoreError};
+use crate::store::{DynStore, MemoryStore, StoreError};
 
 /// What every request of one layer shares: the store, the configuration, the auth check.
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn DynStore>,
     pub(crate) config: Arc<ConfigInner>,
     pub(crate) auth: Option<Arc<dyn AuthCheck>>,
+    /// The store again, when it is a [`MemoryStore`]: its reads need no boxed future.
+    pub(crate) memory: Option<MemoryStore>,
 }
 
 tokio::task_local! {

@@ -1,6 +1,6 @@
 //! The in-memory store: the embedded default, for one process.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,7 +11,8 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 
 use super::{SessionStore, StoreError};
-use crate::record::{Record, SessionInfo, Update};
+use crate::data::Fields;
+use crate::record::{Record, SessionInfo, Snapshot, Update};
 use crate::token::{PublicId, SessionKey};
 
 /// Default maximum number of records.
@@ -72,9 +73,10 @@ type ByKey = BuildHasherDefault<KeyHasher>;
 /// small: a session costs a few hundred bytes beyond its data.
 struct Stored {
     public_id: PublicId,
-    user_id: Option<Box<str>>,
-    /// The fields, sorted by name (see [`pack`]).
-    data: Box<str>,
+    /// Shared with the requests that load the session.
+    user_id: Option<Arc<str>>,
+    /// Shared with the requests that load the session.
+    data: Fields,
     device: Option<Box<str>>,
     created_at: Nanos,
     last_seen: Nanos,
@@ -111,69 +113,13 @@ impl Nanos {
     }
 }
 
-/// Packs fields into one string: for each, the name's and the value's length in decimal,
-/// each followed by a comma, then the name and the value (`1,64,d"…"`). A string, so that
-/// reading it back needs no UTF-8 validation.
-fn pack<'a>(fields: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Box<str> {
-    let len = fields.clone().map(|(n, v)| 8 + n.len() + v.len()).sum();
-    let mut out = String::with_capacity(len);
-    for (name, value) in fields {
-        push_field(&mut out, name, value);
-    }
-    out.into_boxed_str()
-}
-
-fn push_field(out: &mut String, name: &str, value: &str) {
-    push_length(out, name.len());
-    push_length(out, value.len());
-    out.push_str(name);
-    out.push_str(value);
-}
-
-/// `n` in decimal and a comma (without the formatting machinery: this runs on every save).
-fn push_length(out: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[i..].iter().map(|&d| char::from(d)));
-    out.push(',');
-}
-
-/// A decimal length and the comma after it, at the start of `s`; and the rest of `s`.
-fn length(s: &str) -> Option<(usize, &str)> {
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    let n = s.as_bytes()[..digits].iter().fold(0usize, |n, d| {
-        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
-    });
-    Some((n, s.get(digits..)?.strip_prefix(',')?))
-}
-
-/// The fields of a string made by [`pack`].
-fn unpack(mut data: &str) -> impl Iterator<Item = (&str, &str)> {
-    std::iter::from_fn(move || {
-        let (name_len, rest) = length(data)?;
-        let (value_len, rest) = length(rest)?;
-        let end = name_len + value_len;
-        let (name, value) = (rest.get(..name_len)?, rest.get(name_len..end)?);
-        data = rest.get(end..)?;
-        Some((name, value))
-    })
-}
-
 impl Stored {
     /// Packs a record, straight from the caller's copy.
     fn new(record: &Record) -> Box<Self> {
         Box::new(Self {
             public_id: record.public_id.clone(),
-            user_id: record.user_id.as_deref().map(Box::from),
-            data: pack(record.data.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+            user_id: record.user_id.as_deref().map(Arc::from),
+            data: Fields::from_map(&record.data),
             device: record.device.as_deref().map(Box::from),
             created_at: Nanos::new(record.created_at),
             last_seen: Nanos::new(record.last_seen),
@@ -188,14 +134,7 @@ impl Stored {
         Record {
             public_id: self.public_id.clone(),
             user_id: self.user_id.as_deref().map(str::to_owned),
-            data: {
-                // Inserted one by one, in order: `collect` would sort a temporary vector.
-                let mut data = BTreeMap::new();
-                for (name, value) in unpack(&self.data) {
-                    data.insert(name.to_owned(), value.to_owned());
-                }
-                data
-            },
+            data: self.data.to_map(),
             created_at: self.created_at.get(),
             last_seen: self.last_seen.get(),
             expires_at: self.expires_at.get(),
@@ -221,27 +160,27 @@ impl Stored {
         }
     }
 
-    /// [`Update::apply_to`], on the packed form: removals, then writes, then times.
+    /// What a request keeps of this record: the fields and user id are shared, not copied.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            public_id: self.public_id.clone(),
+            user_id: self.user_id.clone(),
+            fields: self.data.clone(),
+            last_seen: self.last_seen.get(),
+            expires_at: self.expires_at.get(),
+            absolute_expires_at: self.absolute_expires_at.get(),
+            authenticated_at: self.authenticated_at.get_opt(),
+        }
+    }
+
+    /// [`Update::apply_to`], on the packed form: a new copy of the fields (requests holding
+    /// the old one keep it), then the times.
     fn apply(&mut self, update: &Update) {
         if !update.remove.is_empty() || !update.set.is_empty() {
-            // A merge of two sorted lists; a field both removed and set ends up set.
-            let extra: usize = update.set.iter().map(|(n, v)| 8 + n.len() + v.len()).sum();
-            let mut out = String::with_capacity(self.data.len() + extra);
-            let mut sets = update.set.iter().peekable();
-            for (name, value) in unpack(&self.data) {
-                while let Some((n, v)) = sets.next_if(|(n, _)| n.as_str() < name) {
-                    push_field(&mut out, n, v);
-                }
-                if let Some((_, v)) = sets.next_if(|(n, _)| n.as_str() == name) {
-                    push_field(&mut out, name, v);
-                } else if !update.remove.iter().any(|r| r == name) {
-                    push_field(&mut out, name, value);
-                }
-            }
-            for (n, v) in sets {
-                push_field(&mut out, n, v);
-            }
-            self.data = out.into_boxed_str();
+            self.data = self.data.merged(
+                update.set.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                |name| update.remove.iter().any(|r| r == name),
+            );
         }
         if let Some(t) = update.last_seen {
             self.last_seen = Nanos::new(t);
@@ -499,6 +438,24 @@ impl Inner {
     }
 }
 
+impl MemoryStore {
+    /// [`SessionStore::load`] without the future, and without copying the record: what the
+    /// session layer calls when its store is a `MemoryStore`.
+    pub(crate) fn snapshot(&self, key: &SessionKey, now: SystemTime) -> Option<Snapshot> {
+        let found = self.inner.records.get(key).map(|r| {
+            if r.is_expired(now) {
+                None
+            } else {
+                Some(r.snapshot())
+            }
+        })?;
+        if found.is_none() {
+            self.inner.remove_if_expired(key, now);
+        }
+        found
+    }
+}
+
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &SessionKey, now: SystemTime) -> Result<Option<Record>, StoreError> {
         let found = self.inner.records.get(key).map(|r| {
@@ -650,6 +607,8 @@ impl SessionStore for MemoryStore {
 
 #[cfg(test)]
 mod packed_tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

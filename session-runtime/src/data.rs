@@ -1,0 +1,293 @@
+//! Session fields in memory: the stored fields, packed and shared ([`Fields`]), and one
+//! request's view of them with its own changes on top ([`Data`]).
+//!
+//! Loading a session from the memory store clones one `Arc`: the request reads the store's
+//! own packed copy, and only the fields it changes are owned by the request.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Fields as one shared string: for each field, the name's and the value's length in
+/// decimal, each followed by a comma, then the name and the value (`1,64,d"…"`), sorted by
+/// name. A string, so that reading it back needs no UTF-8 validation. No fields: no
+/// allocation.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Fields(Option<Arc<str>>);
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Fields {
+    /// Packs fields given in name order.
+    pub(crate) fn pack<'a>(fields: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let len: usize = fields.clone().map(|(n, v)| 8 + n.len() + v.len()).sum();
+        if len == 0 {
+            return Self(None);
+        }
+        let mut out = String::with_capacity(len);
+        for (name, value) in fields {
+            push_field(&mut out, name, value);
+        }
+        Self(Some(Arc::from(out)))
+    }
+
+    /// Packs a map.
+    pub(crate) fn from_map(map: &BTreeMap<String, String>) -> Self {
+        Self::pack(map.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+    }
+
+    /// The fields, in name order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        unpack(self.0.as_deref().unwrap_or_default())
+    }
+
+    /// One field's value.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The fields as an owned map.
+    pub(crate) fn to_map(&self) -> BTreeMap<String, String> {
+        let mut map = BTreeMap::new();
+        for (name, value) in self.iter() {
+            map.insert(name.to_owned(), value.to_owned());
+        }
+        map
+    }
+
+    /// These fields with `set` written over them and `remove` taken out; `set` in name
+    /// order. A field both removed and set ends up set.
+    pub(crate) fn merged<'a>(
+        &self,
+        set: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+        remove: impl Fn(&str) -> bool,
+    ) -> Self {
+        let extra: usize = set.clone().map(|(n, v)| 8 + n.len() + v.len()).sum();
+        let mut out = String::with_capacity(self.0.as_deref().map_or(0, str::len) + extra);
+        let mut sets = set.peekable();
+        for (name, value) in self.iter() {
+            while let Some((n, v)) = sets.next_if(|(n, _)| *n < name) {
+                push_field(&mut out, n, v);
+            }
+            if let Some((_, v)) = sets.next_if(|(n, _)| *n == name) {
+                push_field(&mut out, name, v);
+            } else if !remove(name) {
+                push_field(&mut out, name, value);
+            }
+        }
+        for (n, v) in sets {
+            push_field(&mut out, n, v);
+        }
+        Self((!out.is_empty()).then(|| Arc::from(out)))
+    }
+
+    /// Heap bytes held (shared with every other holder of these fields).
+    #[cfg(test)]
+    pub(crate) fn packed_len(&self) -> usize {
+        self.0.as_deref().map_or(0, str::len)
+    }
+}
+
+fn push_field(out: &mut String, name: &str, value: &str) {
+    push_length(out, name.len());
+    push_length(out, value.len());
+    out.push_str(name);
+    out.push_str(value);
+}
+
+/// `n` in decimal and a comma (without the formatting machinery: this runs on every save).
+fn push_length(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    out.push(',');
+}
+
+/// A decimal length and the comma after it, at the start of `s`; and the rest of `s`.
+fn length(s: &str) -> Option<(usize, &str)> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let n = s.as_bytes()[..digits].iter().fold(0usize, |n, d| {
+        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
+    });
+    Some((n, s.get(digits..)?.strip_prefix(',')?))
+}
+
+/// The fields of a string made by [`Fields::pack`].
+fn unpack(mut data: &str) -> impl Iterator<Item = (&str, &str)> {
+    std::iter::from_fn(move || {
+        let (name_len, rest) = length(data)?;
+        let (value_len, rest) = length(rest)?;
+        let end = name_len.checked_add(value_len)?;
+        let (name, value) = (rest.get(..name_len)?, rest.get(name_len..end)?);
+        data = rest.get(end..)?;
+        Some((name, value))
+    })
+}
+
+/// A request's fields: the stored ones, and this request's changes over them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Data {
+    base: Fields,
+    /// Fields written (`Some`) or removed (`None`) by this request, each name once.
+    changes: Vec<(Cow<'static, str>, Option<String>)>,
+}
+
+impl Data {
+    /// The stored fields, unchanged.
+    pub(crate) fn new(base: Fields) -> Self {
+        Self {
+            base,
+            changes: Vec::new(),
+        }
+    }
+
+    fn change(&self, name: &str) -> Option<&Option<String>> {
+        self.changes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value)
+    }
+
+    /// One field's value.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        match self.change(name) {
+            Some(value) => value.as_deref(),
+            None => self.base.get(name),
+        }
+    }
+
+    fn put(&mut self, name: Cow<'static, str>, value: Option<String>) {
+        match self.changes.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.changes.push((name, value)),
+        }
+    }
+
+    /// Writes a field.
+    pub(crate) fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: String) {
+        self.put(name.into(), Some(value));
+    }
+
+    /// Removes a field; returns whether it was there.
+    pub(crate) fn remove(&mut self, name: impl Into<Cow<'static, str>>) -> bool {
+        let name = name.into();
+        let existed = self.get(&name).is_some();
+        if existed {
+            self.put(name, None);
+        }
+        existed
+    }
+
+    /// The fields, stored ones first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let stored = self
+            .base
+            .iter()
+            .filter(|(name, _)| self.change(name).is_none());
+        let changed = self
+            .changes
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_ref(), value.as_deref()?)));
+        stored.chain(changed)
+    }
+
+    /// The field names.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.iter().map(|(name, _)| name)
+    }
+
+    /// Whether there is no field.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// Bytes of field data (names and values), the quantity the size cap limits.
+    pub(crate) fn size(&self) -> usize {
+        self.iter().map(|(n, v)| n.len() + v.len()).sum()
+    }
+
+    /// The fields as an owned map.
+    pub(crate) fn to_map(&self) -> BTreeMap<String, String> {
+        let mut map = self.base.to_map();
+        for (name, value) in &self.changes {
+            match value {
+                Some(value) => map.insert(name.to_string(), value.clone()),
+                None => map.remove(name.as_ref()),
+            };
+        }
+        map
+    }
+
+    /// No fields at all.
+    pub(crate) fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        Fields::pack(pairs.iter().copied())
+    }
+
+    #[test]
+    fn packed_fields_round_trip_including_digits_and_commas() {
+        let f = fields(&[("a", "1,2"), ("b12", "\"x,9\""), ("c", "")]);
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            [("a", "1,2"), ("b12", "\"x,9\""), ("c", "")]
+        );
+        assert_eq!(f.get("b12"), Some("\"x,9\""));
+        assert_eq!(f.get("b"), None);
+        assert_eq!(Fields::default().iter().count(), 0);
+        assert_eq!(fields(&[]).packed_len(), 0, "no fields, no allocation");
+    }
+
+    #[test]
+    fn merging_sets_removes_and_keeps_order() {
+        let f = fields(&[("b", "2"), ("d", "4")]);
+        let merged = f.merged([("a", "1"), ("d", "40"), ("e", "5")].into_iter(), |n| {
+            n == "b"
+        });
+        assert_eq!(
+            merged.iter().collect::<Vec<_>>(),
+            [("a", "1"), ("d", "40"), ("e", "5")]
+        );
+        let emptied = f.merged(std::iter::empty(), |_| true);
+        assert_eq!(emptied, Fields::default());
+    }
+
+    #[test]
+    fn changes_override_the_stored_fields() {
+        let mut d = Data::new(fields(&[("a", "1"), ("b", "2")]));
+        d.insert("a", "10".to_owned());
+        assert!(d.remove("b"));
+        assert!(!d.remove("zz"), "removing an absent field is no change");
+        d.insert("c", "3".to_owned());
+        assert_eq!(d.get("a"), Some("10"));
+        assert_eq!(d.get("b"), None);
+        assert_eq!(d.size(), "a10c3".len());
+        let map = d.to_map();
+        assert_eq!(map.len(), 2);
+        assert_eq!(map["c"], "3");
+        d.insert("b", "20".to_owned());
+        assert_eq!(d.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        d.clear();
+        assert!(d.is_empty());
+    }
+}
