@@ -7,7 +7,7 @@ use http::{HeaderValue, StatusCode};
 use crate::context::{Context, CookieOut};
 use crate::cookie::{removal_cookie, set_cookie};
 use crate::record::{Record, Snapshot, Update};
-use crate::store::StoreError;
+use crate::store::{MemoryStore, StoreError};
 use crate::token::SessionKey;
 
 /// The outcome of the response phase.
@@ -51,6 +51,10 @@ pub(crate) fn prepare(ctx: &Context, status: StatusCode) -> Step {
     } else {
         plan(ctx)
     };
+    let plan = match (plan, &ctx.shared.memory) {
+        (Ok(plan), Some(memory)) => write_now(ctx, memory, plan),
+        (plan, _) => plan,
+    };
     match plan {
         Ok(Plan::Nothing) => Step::Done(Committed {
             cookie: cookie(ctx),
@@ -61,6 +65,24 @@ pub(crate) fn prepare(ctx: &Context, status: StatusCode) -> Step {
             cookie: cookie(ctx),
             failed: Some(error),
         }),
+    }
+}
+
+/// Makes the writes a [`MemoryStore`] can make without a future (updates and touches, which
+/// cannot fail) at once; gives back the plans that need one.
+fn write_now(ctx: &Context, memory: &MemoryStore, plan: Plan) -> Result<Plan, StoreError> {
+    match plan {
+        Plan::Update(key, update) => {
+            let exists = memory.update_now(&key, &update);
+            after_write(ctx, exists, update.expires_at);
+            Ok(Plan::Nothing)
+        }
+        Plan::Touch(key, expires_at) => {
+            let exists = memory.touch_now(&key, ctx.now, expires_at);
+            after_write(ctx, exists, Some(expires_at));
+            Ok(Plan::Nothing)
+        }
+        plan => Ok(plan),
     }
 }
 
@@ -81,8 +103,8 @@ fn cookie(ctx: &Context) -> Option<HeaderValue> {
         CookieOut::Set => st
             .bound
             .as_ref()
-            .map(|b| set_cookie(&ctx.config, &b.token, ctx.max_age(b.expires_at))),
-        CookieOut::Remove => Some(removal_cookie(&ctx.config)),
+            .map(|b| set_cookie(&ctx.shared.config, &b.token, ctx.max_age(b.expires_at))),
+        CookieOut::Remove => Some(removal_cookie(&ctx.shared.config)),
     }
 }
 
@@ -94,7 +116,7 @@ fn plan(ctx: &Context) -> Result<Plan, StoreError> {
         }
         return Ok(Plan::Create(ctx.new_record(None, st.data.to_map())?));
     };
-    let touch_due = ctx.now >= b.last_seen + ctx.config.touch_interval;
+    let touch_due = ctx.now >= b.last_seen + ctx.shared.config.touch_interval;
     Ok(if !st.dirty.is_empty() {
         if !st.has_live_data() && st.user_id.is_none() {
             Plan::Delete(b.key)
@@ -118,18 +140,18 @@ async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
             ctx.bind(token, key, Snapshot::from(&record), true);
         }
         Plan::Delete(key) => {
-            ctx.store.delete(&key).await?;
+            ctx.shared.store.delete(&key).await?;
             let mut st = ctx.state();
             st.reset();
             st.cookie = CookieOut::Remove;
         }
         Plan::Rotate => ctx.rotate().await?,
         Plan::Update(key, update) => {
-            let exists = ctx.store.update(&key, &update).await?;
+            let exists = ctx.shared.store.update(&key, &update).await?;
             after_write(ctx, exists, update.expires_at);
         }
         Plan::Touch(key, expires_at) => {
-            let exists = ctx.store.touch(&key, ctx.now, expires_at).await?;
+            let exists = ctx.shared.store.touch(&key, ctx.now, expires_at).await?;
             after_write(ctx, exists, Some(expires_at));
         }
     }

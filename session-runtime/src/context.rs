@@ -15,14 +15,12 @@ use std::time::{Duration, SystemTime};
 use http::header::USER_AGENT;
 use http::{HeaderMap, HeaderValue};
 
-use crate::auth_hash::AuthCheck;
-use crate::config::ConfigInner;
 use crate::cookie::read_session_cookie;
 use crate::data::Data;
 use crate::error::SessionError;
 use crate::record::{Record, Snapshot};
 use crate::service::Shared;
-use crate::store::{DynStore, MemoryStore, StoreError};
+use crate::store::StoreError;
 use crate::token::{PublicId, SessionKey, Token};
 
 /// The most characters of a `User-Agent` kept as a device label.
@@ -33,11 +31,8 @@ const DEVICE_LABEL_MAX: usize = 120;
 pub(crate) struct LoadFailed;
 
 pub(crate) struct Context {
-    pub(crate) store: Arc<dyn DynStore>,
-    pub(crate) config: Arc<ConfigInner>,
-    auth: Option<Arc<dyn AuthCheck>>,
-    /// The store itself when it is a [`MemoryStore`]: loads then need no boxed future.
-    memory: Option<MemoryStore>,
+    /// The layer's store, configuration and auth check.
+    pub(crate) shared: Arc<Shared>,
     pub(crate) now: SystemTime,
     /// The request carried a cookie of the session's name, valid or not (known once loaded).
     had_cookie: AtomicBool,
@@ -119,13 +114,10 @@ impl State {
 
 impl Context {
     /// The context of a request that just asked for its session: "now" is this moment.
-    pub(crate) fn new(shared: &Shared) -> Self {
+    pub(crate) fn new(shared: &Arc<Shared>) -> Self {
         Self {
-            store: shared.store.clone(),
-            config: shared.config.clone(),
-            auth: shared.auth.clone(),
-            memory: shared.memory.clone(),
             now: shared.config.clock.now(),
+            shared: shared.clone(),
             had_cookie: AtomicBool::new(false),
             user_agent: OnceLock::new(),
             loaded: OnceLock::new(),
@@ -167,7 +159,7 @@ impl Context {
 
     /// Reads the cookie and the record it names.
     async fn fetch(&self, headers: &HeaderMap) -> Result<Fetched, LoadFailed> {
-        let (incoming, had_cookie) = read_session_cookie(headers, &self.config.cookie_name);
+        let (incoming, had_cookie) = read_session_cookie(headers, &self.shared.config.cookie_name);
         self.had_cookie.store(had_cookie, Ordering::Relaxed);
         if let Some(agent) = headers.get(USER_AGENT) {
             let _ = self.user_agent.set(agent.clone());
@@ -180,9 +172,9 @@ impl Context {
             });
         };
         let key = token.key();
-        let found = match &self.memory {
+        let found = match &self.shared.memory {
             Some(memory) => memory.snapshot(&key, self.now),
-            None => match self.store.load(&key, self.now).await {
+            None => match self.shared.store.load(&key, self.now).await {
                 Ok(record) => record
                     .filter(|record| !record.is_expired(self.now))
                     .map(|record| Snapshot::from(&record)),
@@ -218,14 +210,14 @@ impl Context {
         key: &SessionKey,
         record: &Snapshot,
     ) -> Result<bool, LoadFailed> {
-        let (Some(check), Some(user)) = (&self.auth, &record.user_id) else {
+        let (Some(check), Some(user)) = (&self.shared.auth, &record.user_id) else {
             return Ok(true);
         };
         match check.matches(user, &record.fields).await {
             Ok(true) => Ok(true),
             Ok(false) => {
                 tracing::info!("ending a session whose credentials changed since its login");
-                if let Err(error) = self.store.delete(key).await {
+                if let Err(error) = self.shared.store.delete(key).await {
                     tracing::error!(%error, "session store failed to delete a stale session");
                     return Err(LoadFailed);
                 }
@@ -262,7 +254,7 @@ impl Context {
 
     /// The expiry of a session used now, given its absolute deadline.
     pub(crate) fn expiry(&self, absolute: SystemTime) -> SystemTime {
-        (self.now + self.config.idle_timeout).min(absolute)
+        (self.now + self.shared.config.idle_timeout).min(absolute)
     }
 
     /// How long the cookie should live.
@@ -276,7 +268,7 @@ impl Context {
         user_id: Option<String>,
         data: BTreeMap<String, String>,
     ) -> Result<Record, StoreError> {
-        let absolute = self.now + self.config.absolute_timeout;
+        let absolute = self.now + self.shared.config.absolute_timeout;
         Ok(Record {
             public_id: PublicId::generate()?,
             authenticated_at: user_id.as_ref().map(|_| self.now),
@@ -301,7 +293,7 @@ impl Context {
         loop {
             let token = Token::generate()?;
             let key = token.key();
-            match self.store.create(&key, &record).await {
+            match self.shared.store.create(&key, &record).await {
                 Ok(()) => return Ok((token, key, record)),
                 Err(StoreError::Conflict) if attempts < 3 => {
                     attempts += 1;
@@ -353,7 +345,7 @@ impl Context {
             None => 0,
         };
         let size = st.data.size() - old_len + name.len() + json.len();
-        let limit = self.config.max_data_bytes;
+        let limit = self.shared.config.max_data_bytes;
         if size > limit {
             return Err(SessionError::TooLarge { size, limit });
         }

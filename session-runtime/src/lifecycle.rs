@@ -36,7 +36,7 @@ impl Context {
     /// for, or the configured default) ends the user's other sessions; otherwise the
     /// per-user cap, if any, ends the least recently used ones.
     pub(crate) async fn login(&self, user: String, exclusive: bool) -> Result<(), SessionError> {
-        let exclusive = exclusive || self.config.exclusive_login;
+        let exclusive = exclusive || self.shared.config.exclusive_login;
         let (old_key, data) = {
             let st = self.state();
             let carry = st.user_id.as_deref().is_none_or(|current| current == user);
@@ -51,23 +51,27 @@ impl Context {
         let record = self.new_record(Some(user.clone()), data)?;
         let (token, key, record) = self.create_record(record).await?;
         let ended_others = if exclusive {
-            self.store.delete_user(&user, Some(&key)).await.map(|_| ())
+            self.shared
+                .store
+                .delete_user(&user, Some(&key))
+                .await
+                .map(|_| ())
         } else {
             Ok(())
         };
         let ended_old = match (&ended_others, old_key) {
-            (Ok(()), Some(old)) => self.store.delete(&old).await.map(|_| ()),
+            (Ok(()), Some(old)) => self.shared.store.delete(&old).await.map(|_| ()),
             _ => Ok(()),
         };
         if let Err(error) = ended_others.and(ended_old) {
             // The old token (and, for an exclusive login, every other session) must be dead
             // once login returns; undo rather than leave both alive.
-            if let Err(undo) = self.store.delete(&key).await {
+            if let Err(undo) = self.shared.store.delete(&key).await {
                 tracing::error!(%undo, "could not remove the new session of a failed login");
             }
             return Err(error.into());
         }
-        if !exclusive && let Some(max) = self.config.max_sessions_per_user {
+        if !exclusive && let Some(max) = self.shared.config.max_sessions_per_user {
             self.enforce_session_cap(&user, &record.public_id, max)
                 .await;
         }
@@ -78,7 +82,7 @@ impl Context {
     /// Ends the user's least recently used sessions beyond `max`, sparing `current`.
     /// Best effort: a failure leaves the user over the cap until their next login.
     async fn enforce_session_cap(&self, user: &str, current: &PublicId, max: usize) {
-        let mut sessions = match self.store.list_user(user, self.now).await {
+        let mut sessions = match self.shared.store.list_user(user, self.now).await {
             Ok(sessions) if sessions.len() > max => sessions,
             Ok(_) => return,
             Err(error) => {
@@ -90,7 +94,12 @@ impl Context {
         sessions.sort_by_key(|s| s.last_seen);
         let excess = sessions.len() + 1 - max;
         for victim in sessions.iter().take(excess) {
-            if let Err(error) = self.store.delete_public(user, &victim.public_id).await {
+            if let Err(error) = self
+                .shared
+                .store
+                .delete_public(user, &victim.public_id)
+                .await
+            {
                 tracing::warn!(%error, "could not end a session beyond the per-user cap");
             }
         }
@@ -100,7 +109,7 @@ impl Context {
     pub(crate) async fn logout(&self) -> Result<(), SessionError> {
         let key = self.state().bound.as_ref().map(|b| b.key);
         if let Some(key) = &key {
-            self.store.delete(key).await?;
+            self.shared.store.delete(key).await?;
         }
         let mut st = self.state();
         st.reset();
@@ -127,7 +136,7 @@ impl Context {
         };
         let token = Token::generate()?;
         let key = token.key();
-        let moved = self.store.rotate(&old, &key, &update).await?;
+        let moved = self.shared.store.rotate(&old, &key, &update).await?;
         let mut st = self.state();
         if moved {
             if let Some(b) = st.bound.as_mut() {

@@ -71,7 +71,7 @@ impl Context {
         let Some((user, current)) = self.owner() else {
             return Ok(Vec::new());
         };
-        let infos = self.store.list_user(&user, self.now).await?;
+        let infos = self.shared.store.list_user(&user, self.now).await?;
         Ok(summaries(infos, Some(&current)))
     }
 
@@ -84,7 +84,7 @@ impl Context {
             return Ok(true);
         }
         // Unknown ids and other users' ids take the same path and give the same answer.
-        Ok(self.store.delete_public(&user, id).await?)
+        Ok(self.shared.store.delete_public(&user, id).await?)
     }
 
     async fn logout_others(&self) -> Result<u64, SessionError> {
@@ -95,14 +95,14 @@ impl Context {
                 _ => return Ok(0),
             }
         };
-        Ok(self.store.delete_user(&user, Some(&key)).await?)
+        Ok(self.shared.store.delete_user(&user, Some(&key)).await?)
     }
 
     async fn logout_everywhere(&self) -> Result<u64, SessionError> {
         let Some(user) = self.state().user_id.clone() else {
             return Ok(0);
         };
-        let ended = self.store.delete_user(&user, None).await?;
+        let ended = self.shared.store.delete_user(&user, None).await?;
         let mut st = self.state();
         st.reset();
         st.cookie = CookieOut::Remove;

@@ -11,6 +11,7 @@ mod expiry;
 mod failures;
 mod guards;
 mod lifecycle;
+mod memory_store;
 mod per_user;
 mod saves;
 mod tasks;

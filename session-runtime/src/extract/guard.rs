@@ -191,7 +191,7 @@ impl Refusal {
     fn into_rejection<S: HasUserId, P: Policy<S>>(self, parts: &Parts) -> SessionRejection {
         match self {
             Refusal::Anonymous => {
-                let config = super::context().map(|ctx| ctx.config.clone());
+                let config = super::context().map(|ctx| ctx.shared.config.clone());
                 match config {
                     Ok(config) => unauthenticated(parts, &config),
                     Err(rejection) => rejection,

@@ -129,7 +129,7 @@ impl<S: HasUserId, St: Send + Sync, const MAX_AGE_SECS: u64> FromRequestParts<St
             .is_some_and(|age| age <= Duration::from_secs(MAX_AGE_SECS));
         if !fresh {
             return Err(RecentLoginRejection::Stale {
-                login_redirect: login_redirect(parts, &ctx.config),
+                login_redirect: login_redirect(parts, &ctx.shared.config),
             });
         }
         Ok(Self { auth })

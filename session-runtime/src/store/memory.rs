@@ -454,6 +454,34 @@ impl MemoryStore {
         }
         found
     }
+
+    /// [`SessionStore::update`], without the future (it cannot fail).
+    pub(crate) fn update_now(&self, key: &SessionKey, update: &Update) -> bool {
+        match self.inner.records.get_mut(key) {
+            Some(mut record) => {
+                record.apply(update);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// [`SessionStore::touch`], without the future (it cannot fail).
+    pub(crate) fn touch_now(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> bool {
+        match self.inner.records.get_mut(key) {
+            Some(mut record) => {
+                record.last_seen = Nanos::new(last_seen);
+                record.expires_at = Nanos::new(expires_at);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl SessionStore for MemoryStore {
@@ -485,13 +513,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
-        Ok(match self.inner.records.get_mut(key) {
-            Some(mut record) => {
-                record.apply(update);
-                true
-            }
-            None => false,
-        })
+        Ok(self.update_now(key, update))
     }
 
     async fn rotate(
@@ -533,14 +555,7 @@ impl SessionStore for MemoryStore {
         last_seen: SystemTime,
         expires_at: SystemTime,
     ) -> Result<bool, StoreError> {
-        Ok(match self.inner.records.get_mut(key) {
-            Some(mut record) => {
-                record.last_seen = Nanos::new(last_seen);
-                record.expires_at = Nanos::new(expires_at);
-                true
-            }
-            None => false,
-        })
+        Ok(self.touch_now(key, last_seen, expires_at))
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
