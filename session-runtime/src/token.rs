@@ -1,6 +1,9 @@
 //! Session tokens, their at-rest hashes, and public session ids.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -107,46 +110,177 @@ pub(crate) fn random_text<const N: usize>() -> Result<String, StoreError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// The longest text kept inline in a [`PublicId`]: a generated id, 16 random bytes as
+/// base64url without padding.
+const INLINE_CAP: usize = 22;
+
 /// A session's public id: random, unrelated to its token, safe to show and to put in URLs.
 ///
 /// Used to list and revoke sessions; knowing it gives no access to the session.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct PublicId(String);
+///
+/// Ids the library generates (22 characters) are kept inline, without a heap allocation;
+/// longer ids (from a URL or a store, which can hold anything) share one allocation, so
+/// cloning is always cheap. Comparison, ordering and hashing are those of the text.
+#[derive(Clone)]
+pub struct PublicId(Repr);
+
+/// How a [`PublicId`] holds its text. Every text has exactly one representation: inline
+/// if and only if it is at most [`INLINE_CAP`] bytes long.
+#[derive(Clone)]
+enum Repr {
+    /// Text of at most [`INLINE_CAP`] bytes: the first `len` bytes of `buf`, always copied
+    /// from a valid `&str` (or written by the base64url encoder, which writes ASCII).
+    Inline {
+        /// Number of bytes of `buf` in use.
+        len: u8,
+        /// The text, then zeros.
+        buf: [u8; INLINE_CAP],
+    },
+    /// Text longer than [`INLINE_CAP`] bytes.
+    Shared(Arc<str>),
+}
 
 impl PublicId {
     /// Draws a new 128-bit public id from the thread's CSPRNG (ChaCha, seeded from the OS).
     ///
     /// A public id is no secret (it gives no access), so it spares every login a second
     /// system call; the token, which is the secret, comes from the OS generator itself.
+    /// The id is encoded straight into its inline buffer: no allocation.
     pub(crate) fn generate() -> Result<Self, StoreError> {
         let mut bytes = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+        let mut buf = [0u8; INLINE_CAP];
+        match URL_SAFE_NO_PAD.encode_slice(bytes, &mut buf) {
+            Ok(INLINE_CAP) => Ok(Self(Repr::Inline {
+                len: INLINE_CAP as u8,
+                buf,
+            })),
+            // Not reached: 16 bytes always encode to 22 characters.
+            _ => Ok(Self::new(URL_SAFE_NO_PAD.encode(bytes))),
+        }
     }
 
     /// Wraps a public id read back from a store or a URL.
     #[must_use]
     pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+        let id = id.into();
+        if id.len() <= INLINE_CAP {
+            Self::from_text(&id)
+        } else {
+            Self(Repr::Shared(Arc::from(id)))
+        }
+    }
+
+    /// Wraps a borrowed text, copying it inline when it fits (no allocation then).
+    fn from_text(text: &str) -> Self {
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= INLINE_CAP => {
+                let mut buf = [0u8; INLINE_CAP];
+                buf[..text.len()].copy_from_slice(text.as_bytes());
+                Self(Repr::Inline { len, buf })
+            }
+            _ => Self(Repr::Shared(Arc::from(text))),
+        }
     }
 
     /// The id as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // The prefix is always valid UTF-8 (see `Repr::Inline`): the fallback is never
+            // taken, it only spares a panic path.
+            Repr::Inline { len, buf } => buf
+                .get(..usize::from(*len))
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .unwrap_or_default(),
+            Repr::Shared(text) => text,
+        }
+    }
+}
+
+impl PartialEq for PublicId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for PublicId {}
+
+impl PartialOrd for PublicId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PublicId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for PublicId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
 impl fmt::Display for PublicId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for PublicId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicId({})", self.0)
+        write!(f, "PublicId({})", self.as_str())
+    }
+}
+
+impl serde::Serialize for PublicId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_string(PublicIdVisitor)
+    }
+}
+
+/// Reads a [`PublicId`] from a plain string, as `String` would (UTF-8 bytes included).
+struct PublicIdVisitor;
+
+impl serde::de::Visitor<'_> for PublicIdVisitor {
+    type Value = PublicId;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PublicId, E> {
+        Ok(PublicId::from_text(v))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<PublicId, E> {
+        Ok(PublicId::new(v))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<PublicId, E> {
+        match std::str::from_utf8(v) {
+            Ok(text) => Ok(PublicId::from_text(text)),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+        }
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<PublicId, E> {
+        match String::from_utf8(v) {
+            Ok(text) => Ok(PublicId::new(text)),
+            Err(e) => Err(E::invalid_value(
+                serde::de::Unexpected::Bytes(e.as_bytes()),
+                &self,
+            )),
+        }
     }
 }
 
@@ -209,5 +343,153 @@ mod tests {
             t.key().to_hex(),
             "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925"
         );
+    }
+
+    /// Hashes a value with the standard hasher under fixed keys, to compare hashes of ids
+    /// and of texts.
+    fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+        let mut hasher = std::hash::DefaultHasher::new();
+        value.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Whether an id is held inline (no heap allocation).
+    fn is_inline(id: &PublicId) -> bool {
+        matches!(id.0, Repr::Inline { .. })
+    }
+
+    /// Texts around the inline limit: short, exactly 22 bytes, longer, and multibyte text
+    /// whose byte length falls just under, on and over the limit.
+    fn boundary_texts() -> Vec<String> {
+        vec![
+            String::new(),
+            "p".to_owned(),
+            "abc".to_owned(),
+            "a".repeat(21),
+            "a".repeat(22),
+            "a".repeat(23),
+            "b".repeat(22),
+            "a".repeat(100),
+            format!("{}é", "a".repeat(20)),  // 22 bytes
+            format!("{}é", "a".repeat(21)),  // 23 bytes
+            format!("{}€", "a".repeat(19)),  // 22 bytes
+            format!("{}€", "a".repeat(20)),  // 23 bytes
+            "日本語のセッション".to_owned(), // 27 bytes
+            "ü".repeat(11),                  // 22 bytes
+            "ü".repeat(12),                  // 24 bytes
+        ]
+    }
+
+    #[test]
+    fn public_id_generated_is_22_url_safe_chars_inline_and_round_trips() {
+        for _ in 0..200 {
+            let id = PublicId::generate().unwrap();
+            let s = id.as_str();
+            assert_eq!(s.len(), 22);
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            assert!(is_inline(&id));
+            assert_eq!(PublicId::new(s), id);
+            assert_eq!(PublicId::new(s.to_owned()).as_str(), s);
+            assert_eq!(id.to_string(), s);
+            assert_eq!(id.clone(), id);
+        }
+        assert_ne!(PublicId::generate().unwrap(), PublicId::generate().unwrap());
+    }
+
+    #[test]
+    fn public_id_representation_depends_only_on_length() {
+        for text in boundary_texts() {
+            let id = PublicId::new(text.as_str());
+            assert_eq!(id.as_str(), text);
+            assert_eq!(is_inline(&id), text.len() <= 22, "{text:?}");
+            assert_eq!(is_inline(&PublicId::from_text(&text)), text.len() <= 22);
+            assert_eq!(PublicId::from_text(&text).as_str(), text);
+            let clone = id.clone();
+            assert_eq!(clone.as_str(), text);
+            assert_eq!(is_inline(&clone), is_inline(&id));
+        }
+    }
+
+    #[test]
+    fn public_id_eq_ord_and_hash_agree_with_the_text() {
+        let texts = boundary_texts();
+        for a in &texts {
+            let ia = PublicId::new(a.as_str());
+            assert_eq!(hash_of(&ia), hash_of(a.as_str()), "{a:?}");
+            assert_eq!(hash_of(&ia), hash_of(a), "{a:?}");
+            for b in &texts {
+                let ib = PublicId::new(b.clone());
+                assert_eq!(ia == ib, a == b, "{a:?} == {b:?}");
+                assert_eq!(ia.cmp(&ib), a.cmp(b), "{a:?} cmp {b:?}");
+                assert_eq!(ia.partial_cmp(&ib), a.partial_cmp(b), "{a:?} cmp {b:?}");
+                if a == b {
+                    assert_eq!(hash_of(&ia), hash_of(&ib));
+                }
+            }
+        }
+        // Sorting ids sorts their texts, whatever mix of representations.
+        let mut ids: Vec<PublicId> = texts.iter().map(|t| PublicId::new(t.as_str())).collect();
+        let mut sorted = texts.clone();
+        ids.sort();
+        sorted.sort();
+        let ids: Vec<&str> = ids.iter().map(PublicId::as_str).collect();
+        assert_eq!(ids, sorted);
+        // Ids work as set members keyed by text.
+        let set: std::collections::HashSet<PublicId> =
+            texts.iter().map(|t| PublicId::new(t.as_str())).collect();
+        assert_eq!(set.len(), texts.len());
+        assert!(set.contains(&PublicId::new("a".repeat(22))));
+        assert!(set.contains(&PublicId::new("a".repeat(23))));
+    }
+
+    #[test]
+    fn public_id_serde_is_a_plain_string() {
+        let generated = PublicId::generate().unwrap();
+        for id in [
+            PublicId::new("p"),
+            generated,
+            PublicId::new("a".repeat(22)),
+            PublicId::new("a".repeat(23)),
+            PublicId::new(format!("{}é", "a".repeat(21))),
+            PublicId::new("x".repeat(200)),
+        ] {
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(json, serde_json::to_string(id.as_str()).unwrap());
+            let back: PublicId = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, id);
+            assert_eq!(is_inline(&back), id.as_str().len() <= 22);
+            // Through an owned `String` too (`Value` hands its string over by value).
+            let value = serde_json::to_value(&id).unwrap();
+            assert_eq!(value, serde_json::Value::String(id.as_str().to_owned()));
+            let back: PublicId = serde_json::from_value(value).unwrap();
+            assert_eq!(back, id);
+        }
+        let escaped: PublicId = serde_json::from_str(r#""a\"b""#).unwrap();
+        assert_eq!(escaped.as_str(), "a\"b");
+        assert!(serde_json::from_str::<PublicId>("42").is_err());
+        assert!(serde_json::from_str::<PublicId>("null").is_err());
+    }
+
+    #[test]
+    fn public_id_debug_and_display_show_the_text() {
+        assert_eq!(format!("{:?}", PublicId::new("abc")), "PublicId(abc)");
+        let long = "z".repeat(30);
+        assert_eq!(
+            format!("{:?}", PublicId::new(long.as_str())),
+            format!("PublicId({long})")
+        );
+        assert_eq!(PublicId::new(long.as_str()).to_string(), long);
+        let id = PublicId::generate().unwrap();
+        assert_eq!(format!("{id:?}"), format!("PublicId({})", id.as_str()));
+        assert_eq!(format!("{id}"), id.as_str());
+    }
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn public_id_is_no_bigger_than_a_string() {
+        assert!(std::mem::size_of::<PublicId>() <= std::mem::size_of::<String>());
     }
 }
