@@ -16,8 +16,16 @@ use crate::store::{DynStore, MemoryStore, SessionStore};
 
 /// Adds sessions to an axum router or any tower service.
 ///
-/// The layer only parses the cookie. The store is read the first time an extractor asks for
-/// the session, once per request; requests whose handlers never ask cost no store access.
+/// The store is read the first time an extractor asks for the session, once per request;
+/// requests whose handlers never ask cost no cookie parsing, no store access and no
+/// allocation.
+///
+/// The session travels with the request's task, the way a `tracing` span does, rather than
+/// in the request's extensions. Everything axum and tower do between the layer and the
+/// handler (routing, `from_fn` and `from_extractor` middleware, timeouts, `Buffer`) keeps
+/// it; a middleware that `tokio::spawn`s the inner service's future onto another task
+/// hides it, and the session extractors then answer `500` with an error log naming the
+/// cause. A `Session` handed to a task the handler spawns keeps working.
 ///
 /// ```
 /// use axum::{Router, routing::get};
