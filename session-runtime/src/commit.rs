@@ -6,7 +6,7 @@ use http::{HeaderValue, StatusCode};
 
 use crate::context::{Context, CookieOut};
 use crate::cookie::{removal_cookie, set_cookie};
-use crate::record::{Record, Snapshot, Update};
+use crate::record::{Record, Update};
 use crate::store::{MemoryStore, StoreError};
 use crate::token::SessionKey;
 
@@ -136,8 +136,8 @@ async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
     match plan {
         Plan::Nothing => {}
         Plan::Create(record) => {
-            let (token, key, record) = ctx.create_record(record).await?;
-            ctx.bind(token, key, Snapshot::from(&record), true);
+            let (token, key, snapshot) = ctx.create_record(record).await?;
+            ctx.bind(token, key, snapshot, true);
         }
         Plan::Delete(key) => {
             ctx.shared.store.delete(&key).await?;

@@ -1,10 +1,11 @@
 //! Session configuration, with secure defaults.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::cookie::CookieTemplate;
 
 /// The `SameSite` attribute of the session cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +93,16 @@ pub(crate) struct ConfigInner {
     pub(crate) exclusive_login: bool,
     pub(crate) max_sessions_per_user: Option<usize>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The session cookie's rendering, made on first use.
+    cookie_template: OnceLock<CookieTemplate>,
+}
+
+impl ConfigInner {
+    /// The session cookie, rendered once by the `cookie` crate.
+    pub(crate) fn cookie_template(&self) -> &CookieTemplate {
+        self.cookie_template
+            .get_or_init(|| CookieTemplate::new(self))
+    }
 }
 
 impl SessionConfig {
@@ -383,6 +394,7 @@ impl SessionConfigBuilder {
                 touch_interval: self.touch_interval,
                 max_data_bytes: self.max_data_bytes,
                 login_url: self.login_url,
+                cookie_template: OnceLock::new(),
                 exclusive_login: self.exclusive_login,
                 max_sessions_per_user: self.max_sessions_per_user,
                 clock: self.clock,

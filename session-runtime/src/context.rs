@@ -284,17 +284,22 @@ impl Context {
     }
 
     /// Writes a new record under a new token, retrying on the (astronomically unlikely)
-    /// collision of a token hash or public id.
+    /// collision of a token hash or public id; gives back what the request keeps of it.
     pub(crate) async fn create_record(
         &self,
         mut record: Record,
-    ) -> Result<(Token, SessionKey, Record), StoreError> {
+    ) -> Result<(Token, SessionKey, Snapshot), StoreError> {
         let mut attempts = 0;
         loop {
             let token = Token::generate()?;
             let key = token.key();
-            match self.shared.store.create(&key, &record).await {
-                Ok(()) => return Ok((token, key, record)),
+            let created = match &self.shared.memory {
+                Some(memory) => memory.create_now(&key, &record),
+                None => (self.shared.store.create(&key, &record).await)
+                    .map(|()| Snapshot::from(&record)),
+            };
+            match created {
+                Ok(snapshot) => return Ok((token, key, snapshot)),
                 Err(StoreError::Conflict) if attempts < 3 => {
                     attempts += 1;
                     record.public_id = PublicId::generate()?;

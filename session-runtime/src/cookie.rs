@@ -10,7 +10,7 @@ use http::HeaderValue;
 use http::header::COOKIE;
 
 use crate::config::{ConfigInner, SameSite};
-use crate::token::Token;
+use crate::token::{TOKEN_LEN, Token};
 
 /// Finds the first well-formed session token among the request's cookies, and whether the
 /// request carried a cookie with the session cookie's name at all (valid or not), in one
@@ -64,21 +64,53 @@ fn base(config: &ConfigInner, value: String) -> CookieBuilder<'static> {
     builder
 }
 
+/// The session cookie as the `cookie` crate renders it for this configuration, split around
+/// the parts that change: rendered once, so that a response only writes its token and
+/// `Max-Age` into it.
+#[derive(Debug)]
+pub(crate) struct CookieTemplate {
+    /// `name=`, the name encoded as the crate encodes it.
+    prefix: String,
+    /// `; HttpOnly; SameSite=Lax; Secure; Path=/` (and `Domain`, if configured).
+    attributes: String,
+    /// The whole `Set-Cookie` value that removes the cookie.
+    removal: HeaderValue,
+}
+
+impl CookieTemplate {
+    pub(crate) fn new(config: &ConfigInner) -> Self {
+        let rendered = base(config, String::new()).build().encoded().to_string();
+        let split = rendered.find(';').unwrap_or(rendered.len());
+        let (prefix, attributes) = rendered.split_at(split);
+        let removal = base(config, String::new())
+            .max_age(cookie::time::Duration::ZERO)
+            .build();
+        Self {
+            prefix: prefix.to_owned(),
+            attributes: attributes.to_owned(),
+            removal: header(&removal),
+        }
+    }
+}
+
 /// `Set-Cookie` that installs `token` for `max_age`.
 pub(crate) fn set_cookie(config: &ConfigInner, token: &Token, max_age: Duration) -> HeaderValue {
-    let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-    let cookie = base(config, token.encode())
-        .max_age(cookie::time::Duration::seconds(secs))
-        .build();
-    header(&cookie)
+    use std::fmt::Write as _;
+    let template = config.cookie_template();
+    let mut out =
+        String::with_capacity(template.prefix.len() + TOKEN_LEN + template.attributes.len() + 32);
+    out.push_str(&template.prefix);
+    token.encode_into(&mut out);
+    out.push_str(&template.attributes);
+    let _ = write!(out, "; Max-Age={}", max_age.as_secs());
+    // The template came from the crate's rendering of a validated configuration, and the
+    // token is base64url: always a valid header value.
+    HeaderValue::try_from(out).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// `Set-Cookie` that removes the session cookie (`Max-Age=0`).
 pub(crate) fn removal_cookie(config: &ConfigInner) -> HeaderValue {
-    let cookie = base(config, String::new())
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
-    header(&cookie)
+    config.cookie_template().removal.clone()
 }
 
 fn header(cookie: &Cookie<'_>) -> HeaderValue {
@@ -163,6 +195,39 @@ mod tests {
         let s = v.to_str().unwrap();
         for attr in ["sid=", "Domain=example.com", "Path=/app", "SameSite=Strict"] {
             assert!(s.contains(attr), "{s} lacks {attr}");
+        }
+    }
+
+    #[test]
+    fn the_rendered_template_parses_back_to_every_configured_attribute() {
+        let configs = [
+            SessionConfig::default(),
+            SessionConfig::builder()
+                .cookie_name("sid")
+                .domain("example.com")
+                .path("/app")
+                .same_site(SameSite::Strict)
+                .build()
+                .unwrap(),
+        ];
+        for config in configs {
+            let c = &config.inner;
+            let t = Token::generate().unwrap();
+            let v = set_cookie(c, &t, Duration::from_secs(77));
+            let parsed = Cookie::parse_encoded(v.to_str().unwrap().to_owned()).unwrap();
+            assert_eq!(parsed.name(), c.cookie_name);
+            assert_eq!(parsed.value(), t.encode());
+            assert_eq!(parsed.http_only(), Some(true));
+            assert_eq!(parsed.secure(), Some(c.secure));
+            assert_eq!(parsed.path(), Some(c.path.as_str()));
+            assert_eq!(parsed.domain(), c.domain.as_deref());
+            assert_eq!(parsed.max_age(), Some(cookie::time::Duration::seconds(77)));
+            let removal = removal_cookie(c);
+            let removed = Cookie::parse_encoded(removal.to_str().unwrap().to_owned()).unwrap();
+            assert_eq!(removed.name(), c.cookie_name);
+            assert_eq!(removed.value(), "");
+            assert_eq!(removed.max_age(), Some(cookie::time::Duration::ZERO));
+            assert_eq!(removed.path(), parsed.path());
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::context::{Context, CookieOut, State};
 use crate::error::SessionError;
-use crate::record::{Snapshot, Update};
+use crate::record::Update;
 use crate::store::StoreError;
 use crate::token::{PublicId, Token};
 
@@ -49,7 +49,7 @@ impl Context {
         };
         let data = crate::csrf::rotated(data)?;
         let record = self.new_record(Some(user.clone()), data)?;
-        let (token, key, record) = self.create_record(record).await?;
+        let (token, key, snapshot) = self.create_record(record).await?;
         let ended_others = if exclusive {
             self.shared
                 .store
@@ -72,10 +72,10 @@ impl Context {
             return Err(error.into());
         }
         if !exclusive && let Some(max) = self.shared.config.max_sessions_per_user {
-            self.enforce_session_cap(&user, &record.public_id, max)
+            self.enforce_session_cap(&user, &snapshot.public_id, max)
                 .await;
         }
-        self.bind(token, key, Snapshot::from(&record), true);
+        self.bind(token, key, snapshot, true);
         Ok(())
     }
 

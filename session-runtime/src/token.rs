@@ -47,8 +47,14 @@ impl Token {
     }
 
     /// The cookie value.
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// Appends the cookie value to `out`.
+    pub(crate) fn encode_into(&self, out: &mut String) {
+        URL_SAFE_NO_PAD.encode_string(self.0, out);
     }
 
     /// The SHA-256 of the token, under which stores keep the record.

@@ -455,6 +455,24 @@ impl MemoryStore {
         found
     }
 
+    /// [`SessionStore::create`], without the future; gives back what a request keeps of the
+    /// new record, sharing the store's copy of its fields.
+    pub(crate) fn create_now(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+    ) -> Result<Snapshot, StoreError> {
+        self.ensure_sweeper();
+        let limit = self.inner.max_records;
+        if record.user_id.is_none() && self.len() >= limit {
+            return Err(StoreError::CapacityExceeded { limit });
+        }
+        let stored = Stored::new(record);
+        let snapshot = stored.snapshot();
+        self.inner.insert_new(*key, stored, None)?;
+        Ok(snapshot)
+    }
+
     /// [`SessionStore::update`], without the future (it cannot fail).
     pub(crate) fn update_now(&self, key: &SessionKey, update: &Update) -> bool {
         match self.inner.records.get_mut(key) {
@@ -504,12 +522,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
-        self.ensure_sweeper();
-        let limit = self.inner.max_records;
-        if record.user_id.is_none() && self.len() >= limit {
-            return Err(StoreError::CapacityExceeded { limit });
-        }
-        self.inner.insert_new(*key, Stored::new(record), None)
+        self.create_now(key, record).map(|_| ())
     }
 
     async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
