@@ -6,7 +6,7 @@ use http::{HeaderValue, StatusCode};
 
 use crate::context::{Context, CookieOut};
 use crate::cookie::{removal_cookie, set_cookie};
-use crate::record::{Record, Update};
+use crate::record::Record;
 use crate::store::{MemoryStore, StoreError};
 use crate::token::SessionKey;
 
@@ -24,7 +24,8 @@ pub(crate) enum Plan {
     Create(Record),
     Delete(SessionKey),
     Rotate,
-    Update(SessionKey, Update),
+    /// Write this request's changes; `true`: move rolling expiry too.
+    Update(SessionKey, bool),
     Touch(SessionKey, SystemTime),
 }
 
@@ -72,9 +73,13 @@ pub(crate) fn prepare(ctx: &Context, status: StatusCode) -> Step {
 /// cannot fail) at once; gives back the plans that need one.
 fn write_now(ctx: &Context, memory: &MemoryStore, plan: Plan) -> Result<Plan, StoreError> {
     match plan {
-        Plan::Update(key, update) => {
-            let exists = memory.update_now(&key, &update);
-            after_write(ctx, exists, update.expires_at);
+        Plan::Update(key, refresh) => {
+            let (exists, expires_at) = {
+                let st = ctx.state();
+                let changes = ctx.pending_changes(&st, refresh);
+                (memory.update_now(&key, &changes), changes.expires_at)
+            };
+            after_write(ctx, exists, expires_at);
             Ok(Plan::Nothing)
         }
         Plan::Touch(key, expires_at) => {
@@ -123,7 +128,7 @@ fn plan(ctx: &Context) -> Result<Plan, StoreError> {
         } else if st.rotate_pending && !b.fresh {
             Plan::Rotate
         } else {
-            Plan::Update(b.key, ctx.pending_update(&st, touch_due))
+            Plan::Update(b.key, touch_due)
         }
     } else if touch_due {
         Plan::Touch(b.key, ctx.expiry(b.absolute_expires_at))
@@ -146,7 +151,8 @@ async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
             st.cookie = CookieOut::Remove;
         }
         Plan::Rotate => ctx.rotate().await?,
-        Plan::Update(key, update) => {
+        Plan::Update(key, refresh) => {
+            let update = ctx.pending_update(&ctx.state(), refresh);
             let exists = ctx.shared.store.update(&key, &update).await?;
             after_write(ctx, exists, update.expires_at);
         }

@@ -4,29 +4,34 @@ use std::collections::BTreeMap;
 
 use crate::context::{Context, CookieOut, State};
 use crate::error::SessionError;
-use crate::record::Update;
+use crate::record::{Changes, Update};
 use crate::store::StoreError;
 use crate::token::{PublicId, Token};
 
 impl Context {
-    /// The changes of this request as a store update; with `refresh`, rolling expiry moves too.
-    pub(crate) fn pending_update(&self, st: &State, refresh: bool) -> Update {
-        let mut update = Update::default();
+    /// The changes of this request, borrowed from its state; with `refresh`, rolling expiry
+    /// moves too.
+    pub(crate) fn pending_changes<'a>(&self, st: &'a State, refresh: bool) -> Changes<'a> {
+        let mut changes = Changes::default();
         for name in &st.dirty {
             match st.data.get(name) {
-                Some(value) => {
-                    update.set.insert(name.to_string(), value.to_owned());
-                }
-                None => update.remove.push(name.to_string()),
+                Some(value) => changes.set.push((name, value)),
+                None => changes.remove.push(name),
             }
         }
+        changes.set.sort_unstable_by_key(|(name, _)| *name);
         // Fields removed from the schema since this session was written (evolution.rs).
-        update.remove.extend(st.stale_keys().map(str::to_owned));
+        changes.remove.extend(st.stale_keys());
         if refresh && let Some(b) = &st.bound {
-            update.last_seen = Some(self.now);
-            update.expires_at = Some(self.expiry(b.absolute_expires_at));
+            changes.last_seen = Some(self.now);
+            changes.expires_at = Some(self.expiry(b.absolute_expires_at));
         }
-        update
+        changes
+    }
+
+    /// The changes of this request as a store update.
+    pub(crate) fn pending_update(&self, st: &State, refresh: bool) -> Update {
+        self.pending_changes(st, refresh).to_update()
     }
 
     /// Logs `user` (canonical JSON of the id) in under a new token; the old token dies.

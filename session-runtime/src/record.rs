@@ -95,6 +95,49 @@ impl Update {
     }
 }
 
+/// An [`Update`] borrowed from where its values already are (a request's state, or an
+/// `Update`): what the memory store applies without copying anything.
+#[derive(Debug, Default)]
+pub(crate) struct Changes<'a> {
+    /// Fields to write, sorted by name.
+    pub(crate) set: Vec<(&'a str, &'a str)>,
+    /// Fields to remove.
+    pub(crate) remove: Vec<&'a str>,
+    pub(crate) last_seen: Option<SystemTime>,
+    pub(crate) expires_at: Option<SystemTime>,
+}
+
+impl Changes<'_> {
+    /// The owned form, for a store's [`update`](crate::SessionStore::update).
+    pub(crate) fn to_update(&self) -> Update {
+        Update {
+            set: self
+                .set
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            remove: self.remove.iter().map(|n| (*n).to_owned()).collect(),
+            last_seen: self.last_seen,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+impl<'a> From<&'a Update> for Changes<'a> {
+    fn from(update: &'a Update) -> Self {
+        Self {
+            set: update
+                .set
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect(),
+            remove: update.remove.iter().map(String::as_str).collect(),
+            last_seen: update.last_seen,
+            expires_at: update.expires_at,
+        }
+    }
+}
+
 /// A session as shown in a list of a user's sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {

@@ -12,7 +12,7 @@ use dashmap::mapref::entry::Entry;
 
 use super::{SessionStore, StoreError};
 use crate::data::Fields;
-use crate::record::{Record, SessionInfo, Snapshot, Update};
+use crate::record::{Changes, Record, SessionInfo, Snapshot, Update};
 use crate::token::{PublicId, SessionKey};
 
 /// Default maximum number of records.
@@ -175,12 +175,11 @@ impl Stored {
 
     /// [`Update::apply_to`], on the packed form: a new copy of the fields (requests holding
     /// the old one keep it), then the times.
-    fn apply(&mut self, update: &Update) {
+    fn apply(&mut self, update: &Changes<'_>) {
         if !update.remove.is_empty() || !update.set.is_empty() {
-            self.data = self.data.merged(
-                update.set.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-                |name| update.remove.iter().any(|r| r == name),
-            );
+            self.data = self.data.merged(update.set.iter().copied(), |name| {
+                update.remove.contains(&name)
+            });
         }
         if let Some(t) = update.last_seen {
             self.last_seen = Nanos::new(t);
@@ -474,7 +473,7 @@ impl MemoryStore {
     }
 
     /// [`SessionStore::update`], without the future (it cannot fail).
-    pub(crate) fn update_now(&self, key: &SessionKey, update: &Update) -> bool {
+    pub(crate) fn update_now(&self, key: &SessionKey, update: &Changes<'_>) -> bool {
         match self.inner.records.get_mut(key) {
             Some(mut record) => {
                 record.apply(update);
@@ -526,7 +525,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
-        Ok(self.update_now(key, update))
+        Ok(self.update_now(key, &Changes::from(update)))
     }
 
     async fn rotate(
@@ -552,7 +551,7 @@ impl SessionStore for MemoryStore {
             }
             Some(mut latest) if latest.version != seen_version => {
                 // Another request saved fields between our read and the move: keep them.
-                latest.apply(update);
+                latest.apply(&Changes::from(update));
                 if let Some(mut slot) = inner.records.get_mut(new) {
                     *slot = latest;
                 }
@@ -680,7 +679,7 @@ mod packed_tests {
             let mut expected = record.clone();
             update.apply_to(&mut expected);
             let mut stored = Stored::new(&record);
-            stored.apply(update);
+            stored.apply(&Changes::from(update));
             assert_eq!(stored.to_record(), expected, "{update:?}");
         }
     }
