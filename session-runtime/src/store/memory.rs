@@ -191,9 +191,50 @@ impl Stored {
     }
 }
 
+/// One user's session keys: most users have one session, which needs no set.
+enum UserKeys {
+    One(SessionKey),
+    Many(HashSet<SessionKey, ByKey>),
+}
+
+impl UserKeys {
+    fn insert(&mut self, key: SessionKey) {
+        match self {
+            UserKeys::One(only) if *only == key => {}
+            UserKeys::One(only) => {
+                let mut keys = HashSet::default();
+                keys.insert(*only);
+                keys.insert(key);
+                *self = UserKeys::Many(keys);
+            }
+            UserKeys::Many(keys) => {
+                keys.insert(key);
+            }
+        }
+    }
+
+    /// Removes `key`; returns whether no key is left.
+    fn remove(&mut self, key: &SessionKey) -> bool {
+        match self {
+            UserKeys::One(only) => only == key,
+            UserKeys::Many(keys) => {
+                keys.remove(key);
+                keys.is_empty()
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<SessionKey> {
+        match self {
+            UserKeys::One(only) => vec![*only],
+            UserKeys::Many(keys) => keys.iter().copied().collect(),
+        }
+    }
+}
+
 struct Inner {
     records: DashMap<SessionKey, Box<Stored>, ByKey>,
-    by_user: DashMap<String, HashSet<SessionKey, ByKey>>,
+    by_user: DashMap<Arc<str>, UserKeys>,
     /// Public id (by its keyed hash, see [`Inner::public_slot`]) → session key.
     by_public: DashMap<u64, SessionKey, ByKey>,
     public_ids: RandomState,
@@ -346,23 +387,21 @@ impl Inner {
         self.public_ids.hash_one(public_id.as_str())
     }
 
-    fn index_user(&self, user_id: Option<&str>, key: SessionKey) {
+    fn index_user(&self, user_id: Option<&Arc<str>>, key: SessionKey) {
         if let Some(user) = user_id {
-            // A user's later sessions find the entry there: no copy of the id is made.
-            if let Some(mut keys) = self.by_user.get_mut(user) {
-                keys.insert(key);
-                return;
+            // The index shares the record's copy of the id.
+            match self.by_user.entry(user.clone()) {
+                dashmap::Entry::Occupied(mut keys) => keys.get_mut().insert(key),
+                dashmap::Entry::Vacant(slot) => {
+                    slot.insert(UserKeys::One(key));
+                }
             }
-            self.by_user.entry(user.to_owned()).or_default().insert(key);
         }
     }
 
     fn unindex_user(&self, user_id: Option<&str>, key: &SessionKey) {
         if let Some(user) = user_id {
-            self.by_user.remove_if_mut(user, |_, keys| {
-                keys.remove(key);
-                keys.is_empty()
-            });
+            self.by_user.remove_if_mut(user, |_, keys| keys.remove(key));
         }
     }
 
@@ -417,7 +456,7 @@ impl Inner {
                 let user = record.user_id.clone();
                 slot.insert(record);
                 self.len.fetch_add(1, Ordering::Relaxed);
-                self.index_user(user.as_deref(), key);
+                self.index_user(user.as_ref(), key);
                 Ok(())
             }
         }
@@ -580,7 +619,7 @@ impl SessionStore for MemoryStore {
         now: SystemTime,
     ) -> Result<Vec<SessionInfo>, StoreError> {
         let keys: Vec<SessionKey> = match self.inner.by_user.get(user_id) {
-            Some(keys) => keys.iter().copied().collect(),
+            Some(keys) => keys.to_vec(),
             None => return Ok(Vec::new()),
         };
         let mut sessions: Vec<SessionInfo> = keys
@@ -600,7 +639,7 @@ impl SessionStore for MemoryStore {
         keep: Option<&SessionKey>,
     ) -> Result<u64, StoreError> {
         let keys: Vec<SessionKey> = match self.inner.by_user.get(user_id) {
-            Some(keys) => keys.iter().copied().collect(),
+            Some(keys) => keys.to_vec(),
             None => return Ok(0),
         };
         Ok(keys
