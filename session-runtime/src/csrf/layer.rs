@@ -190,9 +190,9 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
     if config.origin_only {
         return Ok(req);
     }
-    let ctx = crate::extract::context().map_err(|rejection| {
+    let ctx = crate::service::current_context().ok_or_else(|| {
         tracing::error!("CsrfLayer runs outside SessionLayer: put it inside");
-        CsrfRejection::Session(rejection)
+        CsrfRejection::Session(SessionRejection::MissingLayer)
     })?;
     ctx.load(req.headers())
         .await
