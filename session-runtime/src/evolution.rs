@@ -18,26 +18,33 @@ use crate::schema::Check;
 /// never dropped as stale. The derive refuses schema keys with this prefix.
 pub(crate) const RUNTIME_KEY_PREFIX: &str = "__";
 
-/// The stored keys of the schemas this request used.
+/// The stored keys of the schemas this request used: nearly always one, kept inline.
 #[derive(Debug, Default)]
 pub(crate) struct Schemas {
-    keys: Vec<&'static [&'static str]>,
+    first: Option<&'static [&'static str]>,
+    more: Vec<&'static [&'static str]>,
 }
 
 impl Schemas {
+    fn all(&self) -> impl Iterator<Item = &'static [&'static str]> {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+
     /// Records that the request views the session through a schema with these keys.
     pub(crate) fn register(&mut self, keys: &'static [&'static str]) {
-        if !self.keys.iter().any(|known| std::ptr::eq(*known, keys)) {
-            self.keys.push(keys);
+        if self.first.is_none() {
+            self.first = Some(keys);
+        } else if !self.all().any(|known| std::ptr::eq(known, keys)) {
+            self.more.push(keys);
         }
     }
 
     /// Whether a stored key belongs to no schema the request used. With no schema known,
     /// nothing is stale.
     fn is_stale(&self, key: &str) -> bool {
-        !self.keys.is_empty()
+        self.first.is_some()
             && !key.starts_with(RUNTIME_KEY_PREFIX)
-            && !self.keys.iter().any(|keys| keys.contains(&key))
+            && !self.all().any(|keys| keys.contains(&key))
     }
 }
 
