@@ -156,7 +156,13 @@ where
         loop {
             match this.state.as_mut().project() {
                 StateProj::Handler { mut future } => {
-                    let res = ready!(future.as_mut().poll(cx))?;
+                    let res = match ready!(future.as_mut().poll(cx)) {
+                        Ok(res) => res,
+                        Err(error) => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(Err(error));
+                        }
+                    };
                     let ctx = future.take_value().and_then(|slot| slot.ctx.into_inner());
                     let Some(ctx) = ctx else {
                         this.state.set(State::Done);

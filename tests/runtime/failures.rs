@@ -143,3 +143,20 @@ async fn tokens_never_reach_the_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_inner_service_error_passes_through_the_layer_unchanged() {
+    use tower::{Layer as _, ServiceExt as _};
+    let failing = tower::service_fn(|_: http::Request<axum::body::Body>| async {
+        Err::<http::Response<axum::body::Body>, _>("inner service failed")
+    });
+    let (_, store, clock) = fixture();
+    let service = SessionLayer::new(store, crate::common::config(&clock)).layer(failing);
+    let req = crate::common::request("GET", "/", None)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(
+        service.oneshot(req).await.unwrap_err(),
+        "inner service failed"
+    );
+}
