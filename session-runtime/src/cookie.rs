@@ -1,6 +1,11 @@
-//! Reading the session cookie from a request and writing it to a response, with the
-//! `cookie` crate. The request's cookies are parsed once, and only when a handler loads the
-//! session.
+//! Reading the session cookie from a request and writing it to a response.
+//!
+//! `Set-Cookie` comes from the `cookie` crate, rendered once per configuration into a
+//! template. The request's `Cookie` header is read by [`cookie_values`], which finds the
+//! pairs of one name exactly as the crate's `Cookie::split_parse` reads them (a test holds
+//! the two to the same answers on generated headers) without building a `Cookie` for every
+//! pair: on the per-request path that parse was the largest cost of a session read. The
+//! header is only read when a handler loads the session.
 
 use std::time::Duration;
 
@@ -17,23 +22,32 @@ use crate::token::{TOKEN_LEN, Token};
 /// pass over the headers.
 ///
 /// Malformed values (wrong length, not base64url) are skipped: they are never adopted and
-/// never an error.
+/// never an error. Header values that are not visible ASCII are skipped whole.
 pub(crate) fn read_session_cookie(headers: &HeaderMap, name: &str) -> (Option<Token>, bool) {
     let mut present = false;
-    let named = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .filter(|c| c.name() == name);
-    for cookie in named {
-        present = true;
-        if let Some(token) = Token::parse(cookie.value()) {
-            return (Some(token), true);
+    for header in headers.get_all(COOKIE) {
+        let Ok(text) = header.to_str() else { continue };
+        for value in cookie_values(text, name) {
+            present = true;
+            if let Some(token) = Token::parse(value) {
+                return (Some(token), true);
+            }
         }
     }
     (None, present)
+}
+
+/// The values of the cookies called `name` in the text of a `Cookie` header, in order.
+///
+/// The reading is that of `cookie::Cookie::split_parse`: pairs separated by `;`, the name
+/// before the first `=`, name and value trimmed of whitespace, pairs without `=` ignored.
+/// Nothing is decoded. `name` is never empty (the configuration refuses it), so pairs with
+/// an empty name never match.
+fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
+    header.split(';').filter_map(move |pair| {
+        let (pair_name, value) = pair.split_once('=')?;
+        (pair_name.trim() == name).then(|| value.trim())
+    })
 }
 
 /// Finds the first well-formed session token among the request's cookies.
@@ -131,6 +145,50 @@ mod tests {
             map.append(COOKIE, HeaderValue::from_str(c).unwrap());
         }
         map
+    }
+
+    /// The values of `name` as the `cookie` crate reads them: the reference.
+    fn crate_values<'a>(header: &'a str, name: &str) -> Vec<&'a str> {
+        Cookie::split_parse(header)
+            .filter_map(Result::ok)
+            .filter(|c| c.name() == name)
+            .filter_map(|c| c.value_raw())
+            .collect()
+    }
+
+    #[test]
+    fn cookie_values_agree_with_the_cookie_crate_on_generated_headers() {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5e55_1011);
+        let token = Token::generate().unwrap().encode();
+        let pieces = [
+            "session", "sess", "sessionx", "xsession", "Session", "=", "==", ";", "; ", " ",
+            "\t", "a", "b=1", "\"", "%20", ",", token.as_str(), "session=", "=session", "\u{a0}",
+            "é",
+        ];
+        for _ in 0..20_000 {
+            let len = rng.random_range(0..12);
+            let header: String = (0..len)
+                .map(|_| pieces[rng.random_range(0..pieces.len())])
+                .collect();
+            for name in ["session", "sess", "a"] {
+                let ours: Vec<&str> = cookie_values(&header, name).collect();
+                assert_eq!(ours, crate_values(&header, name), "{header:?} {name:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn headers_that_are_not_visible_ascii_are_skipped_whole() {
+        let t = Token::generate().unwrap().encode();
+        let mut map = HeaderMap::new();
+        map.append(
+            COOKIE,
+            HeaderValue::from_bytes(format!("session={t}; x=\u{e9}").as_bytes()).unwrap(),
+        );
+        assert_eq!(read_session_cookie(&map, "session"), (None, false));
+        map.append(COOKIE, HeaderValue::from_str(&format!("session={t}")).unwrap());
+        assert!(read_session_cookie(&map, "session").0.is_some());
     }
 
     #[test]
