@@ -1,6 +1,6 @@
 //! The in-memory store: the embedded default, for one process.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, hash_map};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,8 +23,10 @@ const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Sessions in this process's memory: fast, concurrent, lost on restart.
 ///
 /// - Sharded maps, no global lock on the hot path.
-/// - A per-user index for listing and revoking a user's sessions, and a public-id index
-///   that keeps public ids unique (a taken one is a [`StoreError::Conflict`]).
+/// - A per-user index for listing and revoking a user's sessions by public id, which keeps
+///   public ids unique among each user's sessions (a taken one is a
+///   [`StoreError::Conflict`]). Guest sessions are never listed nor revoked by public id, so
+///   they cost no index entry at all.
 /// - Expiry is enforced on read, and a background task (started on first use inside a Tokio
 ///   runtime, stopped when the last clone of the store is dropped) sweeps expired records.
 /// - Bounded: once it holds [`max_records`](MemoryStoreBuilder::max_records) sessions it
@@ -191,52 +193,86 @@ impl Stored {
     }
 }
 
-/// One user's session keys: most users have one session, which needs no set.
-enum UserKeys {
-    One(SessionKey),
-    Many(HashSet<SessionKey, ByKey>),
+/// One user's sessions, by public id (its slot, see [`Inner::public_slot`]) to session key.
+/// Most users have one session, which needs no map.
+enum UserSessions {
+    One(u64, SessionKey),
+    Many(HashMap<u64, SessionKey, ByKey>),
 }
 
-impl UserKeys {
-    fn insert(&mut self, key: SessionKey) {
+impl UserSessions {
+    /// Adds a new session under a free public id; `false` if the id is taken.
+    fn add(&mut self, slot: u64, key: SessionKey) -> bool {
         match self {
-            UserKeys::One(only) if *only == key => {}
-            UserKeys::One(only) => {
-                let mut keys = HashSet::default();
-                keys.insert(*only);
-                keys.insert(key);
-                *self = UserKeys::Many(keys);
+            UserSessions::One(only, _) if *only == slot => false,
+            UserSessions::One(only, only_key) => {
+                let mut sessions = HashMap::default();
+                sessions.insert(*only, *only_key);
+                sessions.insert(slot, key);
+                *self = UserSessions::Many(sessions);
+                true
             }
-            UserKeys::Many(keys) => {
-                keys.insert(key);
+            UserSessions::Many(sessions) => match sessions.entry(slot) {
+                hash_map::Entry::Occupied(_) => false,
+                hash_map::Entry::Vacant(free) => {
+                    free.insert(key);
+                    true
+                }
+            },
+        }
+    }
+
+    /// Points the public id of session `old` at its new key; `false` if it names no `old`.
+    fn repoint(&mut self, slot: u64, old: &SessionKey, new: SessionKey) -> bool {
+        let entry = match self {
+            UserSessions::One(only, key) => (*only == slot).then_some(key),
+            UserSessions::Many(sessions) => sessions.get_mut(&slot),
+        };
+        match entry {
+            Some(key) if key == old => {
+                *key = new;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The key of the session with this public id.
+    fn get(&self, slot: u64) -> Option<SessionKey> {
+        match self {
+            UserSessions::One(only, key) => (*only == slot).then_some(*key),
+            UserSessions::Many(sessions) => sessions.get(&slot).copied(),
+        }
+    }
+
+    /// Removes the session `key` if its public id still names it (a rotation points it at
+    /// the new key first); returns whether no session is left.
+    fn remove(&mut self, slot: u64, key: &SessionKey) -> bool {
+        match self {
+            UserSessions::One(only, only_key) => *only == slot && only_key == key,
+            UserSessions::Many(sessions) => {
+                if sessions.get(&slot) == Some(key) {
+                    sessions.remove(&slot);
+                }
+                sessions.is_empty()
             }
         }
     }
 
-    /// Removes `key`; returns whether no key is left.
-    fn remove(&mut self, key: &SessionKey) -> bool {
+    fn keys(&self) -> Vec<SessionKey> {
         match self {
-            UserKeys::One(only) => only == key,
-            UserKeys::Many(keys) => {
-                keys.remove(key);
-                keys.is_empty()
-            }
-        }
-    }
-
-    fn to_vec(&self) -> Vec<SessionKey> {
-        match self {
-            UserKeys::One(only) => vec![*only],
-            UserKeys::Many(keys) => keys.iter().copied().collect(),
+            UserSessions::One(_, key) => vec![*key],
+            UserSessions::Many(sessions) => sessions.values().copied().collect(),
         }
     }
 }
 
 struct Inner {
     records: DashMap<SessionKey, Box<Stored>, ByKey>,
-    by_user: DashMap<Arc<str>, UserKeys>,
-    /// Public id (by its keyed hash, see [`Inner::public_slot`]) → session key.
-    by_public: DashMap<u64, SessionKey, ByKey>,
+    /// User id → the user's sessions. Never locked while a `records` shard is wanted: a
+    /// `records` lock may be held when this one is taken, never the other way round.
+    by_user: DashMap<Arc<str>, UserSessions>,
+    /// The key of [`Inner::public_slot`].
     public_ids: RandomState,
     len: AtomicUsize,
     max_records: usize,
@@ -282,7 +318,6 @@ impl MemoryStoreBuilder {
             inner: Arc::new(Inner {
                 records: DashMap::default(),
                 by_user: DashMap::new(),
-                by_public: DashMap::default(),
                 public_ids: RandomState::new(),
                 len: AtomicUsize::new(0),
                 max_records: self.max_records,
@@ -379,30 +414,12 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl Inner {
-    /// Where a public id sits in `by_public`: its hash under a per-store random key, which
-    /// spares the index a copy of every id. Two ids of one hash (a chance in 2^64 per pair)
-    /// make the second one a [`StoreError::Conflict`], which the runtime answers by drawing
-    /// another id; `delete_public` checks the id itself.
+    /// Where a public id sits in its user's index: its hash under a per-store random key,
+    /// which spares the index a copy of every id. Two ids of one user with one hash (a
+    /// chance in 2^64 per pair) make the second one a [`StoreError::Conflict`], which the
+    /// runtime answers by drawing another id; `delete_public` checks the id itself.
     fn public_slot(&self, public_id: &PublicId) -> u64 {
         self.public_ids.hash_one(public_id.as_str())
-    }
-
-    fn index_user(&self, user_id: Option<&Arc<str>>, key: SessionKey) {
-        if let Some(user) = user_id {
-            // The index shares the record's copy of the id.
-            match self.by_user.entry(user.clone()) {
-                dashmap::Entry::Occupied(mut keys) => keys.get_mut().insert(key),
-                dashmap::Entry::Vacant(slot) => {
-                    slot.insert(UserKeys::One(key));
-                }
-            }
-        }
-    }
-
-    fn unindex_user(&self, user_id: Option<&str>, key: &SessionKey) {
-        if let Some(user) = user_id {
-            self.by_user.remove_if_mut(user, |_, keys| keys.remove(key));
-        }
     }
 
     fn remove(&self, key: &SessionKey) -> Option<Box<Stored>> {
@@ -411,13 +428,14 @@ impl Inner {
         Some(record)
     }
 
-    /// Drops a removed record from the count and the indexes.
+    /// Drops a removed record from the count and the per-user index.
     fn forget(&self, key: &SessionKey, record: &Stored) {
         self.len.fetch_sub(1, Ordering::Relaxed);
-        self.unindex_user(record.user_id.as_deref(), key);
-        // Only if it still names this key: a rotation points it at the new one first.
-        self.by_public
-            .remove_if(&self.public_slot(&record.public_id), |_, k| k == key);
+        if let Some(user) = record.user_id.as_deref() {
+            let slot = self.public_slot(&record.public_id);
+            self.by_user
+                .remove_if_mut(user, |_, sessions| sessions.remove(slot, key));
+        }
     }
 
     fn remove_if_expired(&self, key: &SessionKey, now: SystemTime) -> bool {
@@ -430,36 +448,39 @@ impl Inner {
         }
     }
 
-    /// Inserts a record under a free key. A new session (`moved_from: None`) also needs a
-    /// free public id; a rotated one takes its public id over from `moved_from`.
+    /// Inserts a record under a free key. A new session (`moved_from: None`) of a user also
+    /// needs a public id free among the user's sessions; a rotated one takes its public id
+    /// over from `moved_from`.
     fn insert_new(
         &self,
         key: SessionKey,
         record: Box<Stored>,
         moved_from: Option<&SessionKey>,
     ) -> Result<(), StoreError> {
-        match self.records.entry(key) {
-            Entry::Occupied(_) => Err(StoreError::Conflict),
-            Entry::Vacant(slot) => {
-                match (
-                    self.by_public.entry(self.public_slot(&record.public_id)),
-                    moved_from,
-                ) {
-                    (dashmap::Entry::Vacant(id), None) => {
-                        id.insert(key);
-                    }
-                    (dashmap::Entry::Occupied(mut id), Some(old)) if id.get() == old => {
-                        id.insert(key);
-                    }
-                    _ => return Err(StoreError::Conflict),
+        let Entry::Vacant(free) = self.records.entry(key) else {
+            return Err(StoreError::Conflict);
+        };
+        if let Some(user) = &record.user_id {
+            let slot = self.public_slot(&record.public_id);
+            // The index shares the record's copy of the user id.
+            let indexed = match (self.by_user.entry(user.clone()), moved_from) {
+                (dashmap::Entry::Vacant(first), None) => {
+                    first.insert(UserSessions::One(slot, key));
+                    true
                 }
-                let user = record.user_id.clone();
-                slot.insert(record);
-                self.len.fetch_add(1, Ordering::Relaxed);
-                self.index_user(user.as_ref(), key);
-                Ok(())
+                (dashmap::Entry::Occupied(mut sessions), None) => sessions.get_mut().add(slot, key),
+                (dashmap::Entry::Occupied(mut sessions), Some(old)) => {
+                    sessions.get_mut().repoint(slot, old, key)
+                }
+                (dashmap::Entry::Vacant(_), Some(_)) => false,
+            };
+            if !indexed {
+                return Err(StoreError::Conflict);
             }
         }
+        free.insert(record);
+        self.len.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     fn sweep(&self, now: SystemTime) -> u64 {
@@ -619,7 +640,7 @@ impl SessionStore for MemoryStore {
         now: SystemTime,
     ) -> Result<Vec<SessionInfo>, StoreError> {
         let keys: Vec<SessionKey> = match self.inner.by_user.get(user_id) {
-            Some(keys) => keys.to_vec(),
+            Some(sessions) => sessions.keys(),
             None => return Ok(Vec::new()),
         };
         let mut sessions: Vec<SessionInfo> = keys
@@ -639,7 +660,7 @@ impl SessionStore for MemoryStore {
         keep: Option<&SessionKey>,
     ) -> Result<u64, StoreError> {
         let keys: Vec<SessionKey> = match self.inner.by_user.get(user_id) {
-            Some(keys) => keys.to_vec(),
+            Some(sessions) => sessions.keys(),
             None => return Ok(0),
         };
         Ok(keys
@@ -651,7 +672,12 @@ impl SessionStore for MemoryStore {
 
     async fn delete_public(&self, user_id: &str, public_id: &PublicId) -> Result<bool, StoreError> {
         let slot = self.inner.public_slot(public_id);
-        let Some(key) = self.inner.by_public.get(&slot).map(|k| *k) else {
+        let Some(key) = self
+            .inner
+            .by_user
+            .get(user_id)
+            .and_then(|sessions| sessions.get(slot))
+        else {
             return Ok(false);
         };
         let owned = self.inner.records.remove_if(&key, |_, r| {
