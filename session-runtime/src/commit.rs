@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use http::{HeaderValue, StatusCode};
 
-use crate::context::{Context, CookieOut};
+use crate::context::{Context, CookieOut, State};
 use crate::cookie::{removal_cookie, set_cookie};
 use crate::record::Record;
 use crate::store::{MemoryStore, StoreError};
@@ -39,9 +39,10 @@ pub(crate) enum Step {
 
 /// Decides, without touching the store, what the response phase must do: nothing for a
 /// request that never loaded its session, or changed nothing and needs no touch; otherwise
-/// the store write to make. A server error saves nothing.
+/// the store write to make. A server error saves nothing. Takes the state's lock once.
 pub(crate) fn prepare(ctx: &Context, status: StatusCode) -> Step {
-    if !matches!(ctx.was_loaded(), Some(Ok(()))) {
+    let mut st = ctx.state();
+    if !matches!(st.loaded, Some(Ok(()))) {
         return Step::Done(Committed {
             cookie: None,
             failed: None,
@@ -50,20 +51,20 @@ pub(crate) fn prepare(ctx: &Context, status: StatusCode) -> Step {
     let plan = if status.is_server_error() {
         Ok(Plan::Nothing)
     } else {
-        plan(ctx)
+        plan(ctx, &st)
     };
     let plan = match (plan, &ctx.shared.memory) {
-        (Ok(plan), Some(memory)) => write_now(ctx, memory, plan),
+        (Ok(plan), Some(memory)) => Ok(write_now(ctx, &mut st, memory, plan)),
         (plan, _) => plan,
     };
     match plan {
         Ok(Plan::Nothing) => Step::Done(Committed {
-            cookie: cookie(ctx),
+            cookie: cookie(ctx, &st),
             failed: None,
         }),
         Ok(plan) => Step::Save(plan),
         Err(error) => Step::Done(Committed {
-            cookie: cookie(ctx),
+            cookie: cookie(ctx, &st),
             failed: Some(error),
         }),
     }
@@ -71,23 +72,22 @@ pub(crate) fn prepare(ctx: &Context, status: StatusCode) -> Step {
 
 /// Makes the writes a [`MemoryStore`] can make without a future (updates and touches, which
 /// cannot fail) at once; gives back the plans that need one.
-fn write_now(ctx: &Context, memory: &MemoryStore, plan: Plan) -> Result<Plan, StoreError> {
+fn write_now(ctx: &Context, st: &mut State, memory: &MemoryStore, plan: Plan) -> Plan {
     match plan {
         Plan::Update(key, refresh) => {
             let (exists, expires_at) = {
-                let st = ctx.state();
-                let changes = ctx.pending_changes(&st, refresh);
+                let changes = ctx.pending_changes(st, refresh);
                 (memory.update_now(&key, &changes), changes.expires_at)
             };
-            after_write(ctx, exists, expires_at);
-            Ok(Plan::Nothing)
+            after_write(ctx, st, exists, expires_at);
+            Plan::Nothing
         }
         Plan::Touch(key, expires_at) => {
             let exists = memory.touch_now(&key, ctx.now, expires_at);
-            after_write(ctx, exists, Some(expires_at));
-            Ok(Plan::Nothing)
+            after_write(ctx, st, exists, Some(expires_at));
+            Plan::Nothing
         }
-        plan => Ok(plan),
+        plan => plan,
     }
 }
 
@@ -95,14 +95,13 @@ fn write_now(ctx: &Context, memory: &MemoryStore, plan: Plan) -> Result<Plan, St
 pub(crate) async fn save(ctx: &Context, plan: Plan) -> Committed {
     let failed = write(ctx, plan).await.err();
     Committed {
-        cookie: cookie(ctx),
+        cookie: cookie(ctx, &ctx.state()),
         failed,
     }
 }
 
 /// The `Set-Cookie` value the response needs, if any.
-fn cookie(ctx: &Context) -> Option<HeaderValue> {
-    let st = ctx.state();
+fn cookie(ctx: &Context, st: &State) -> Option<HeaderValue> {
     match st.cookie {
         CookieOut::Keep => None,
         CookieOut::Set => st
@@ -113,16 +112,16 @@ fn cookie(ctx: &Context) -> Option<HeaderValue> {
     }
 }
 
-fn plan(ctx: &Context) -> Result<Plan, StoreError> {
-    let st = ctx.state();
+fn plan(ctx: &Context, st: &State) -> Result<Plan, StoreError> {
     let Some(b) = &st.bound else {
-        if st.dirty.is_empty() || st.data.is_empty() {
+        if !st.data.has_unsaved() || st.data.is_empty() {
             return Ok(Plan::Nothing);
         }
-        return Ok(Plan::Create(ctx.new_record(None, st.data.to_map())?));
+        let record = ctx.new_record(None, st.data.to_map(), st.device_label())?;
+        return Ok(Plan::Create(record));
     };
     let touch_due = ctx.now >= b.last_seen + ctx.shared.config.touch_interval;
-    Ok(if !st.dirty.is_empty() {
+    Ok(if st.data.has_unsaved() {
         if !st.has_live_data() && st.user_id.is_none() {
             Plan::Delete(b.key)
         } else if st.rotate_pending && !b.fresh {
@@ -154,11 +153,11 @@ async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
         Plan::Update(key, refresh) => {
             let update = ctx.pending_update(&ctx.state(), refresh);
             let exists = ctx.shared.store.update(&key, &update).await?;
-            after_write(ctx, exists, update.expires_at);
+            after_write(ctx, &mut ctx.state(), exists, update.expires_at);
         }
         Plan::Touch(key, expires_at) => {
             let exists = ctx.shared.store.touch(&key, ctx.now, expires_at).await?;
-            after_write(ctx, exists, Some(expires_at));
+            after_write(ctx, &mut ctx.state(), exists, Some(expires_at));
         }
     }
     Ok(())
@@ -166,14 +165,13 @@ async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
 
 /// Records the outcome of an update or touch. A record that vanished meanwhile (logout,
 /// revocation, rotation or expiry elsewhere) stays gone: the request ends anonymous.
-fn after_write(ctx: &Context, exists: bool, refreshed: Option<SystemTime>) {
-    let mut st = ctx.state();
+fn after_write(ctx: &Context, st: &mut State, exists: bool, refreshed: Option<SystemTime>) {
     if !exists {
         st.reset();
         st.cookie = CookieOut::Remove;
         return;
     }
-    st.dirty.clear();
+    st.data.mark_saved();
     if let (Some(expires_at), Some(b)) = (refreshed, st.bound.as_mut()) {
         b.last_seen = ctx.now;
         b.expires_at = expires_at;

@@ -6,10 +6,10 @@
 //! per request. After that, reads and writes of fields are synchronous and in memory; the
 //! response phase ([`crate::commit`]) writes what changed.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use http::header::USER_AGENT;
@@ -34,19 +34,23 @@ pub(crate) struct Context {
     /// The layer's store, configuration and auth check.
     pub(crate) shared: Arc<Shared>,
     pub(crate) now: SystemTime,
-    /// The request carried a cookie of the session's name, valid or not (known once loaded).
-    had_cookie: AtomicBool,
-    /// The request's `User-Agent`, for the device label of a session it creates.
-    user_agent: OnceLock<HeaderValue>,
-    loaded: OnceLock<Result<(), LoadFailed>>,
+    /// Everything else, under one lock: a request takes it a few times, never across an
+    /// `.await`.
     state: Mutex<State>,
 }
 
-/// What [`Context::fetch`] found.
+/// A load that is finished, or the store round trip that will finish it.
+pub(crate) enum Loading {
+    /// Loaded (or failed) without waiting: the session was loaded before, there was no
+    /// cookie, or the store is a [`MemoryStore`](crate::MemoryStore).
+    Done(Result<(), LoadFailed>),
+    /// The store must be asked; boxed, so that the extractors' futures stay small.
+    Pending(Pin<Box<dyn Future<Output = Result<(), LoadFailed>> + Send>>),
+}
+
+/// What the store had for the request's token.
 enum Fetched {
-    /// No session cookie.
-    Nothing,
-    /// A cookie naming no live session (malformed, unknown, expired, revoked): remove it.
+    /// No live session (unknown, expired, revoked): remove the cookie.
     Stale,
     /// A live session.
     Found(Token, SessionKey, Snapshot),
@@ -81,12 +85,17 @@ pub(crate) enum CookieOut {
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    /// Whether the session was loaded, once an extractor asked for it.
+    pub(crate) loaded: Option<Result<(), LoadFailed>>,
+    /// The request carried a cookie of the session's name, valid or not (known once loaded).
+    pub(crate) had_cookie: bool,
+    /// The request's `User-Agent`, for the device label of a session it creates.
+    user_agent: Option<HeaderValue>,
     pub(crate) bound: Option<Bound>,
+    /// The fields, with this request's changes; those not yet written are marked unsaved.
     pub(crate) data: Data,
     /// The user id as canonical JSON text.
     pub(crate) user_id: Option<Arc<str>>,
-    /// Names of fields changed by this request and not yet written, each once.
-    pub(crate) dirty: Vec<Cow<'static, str>>,
     /// A privilege field changed: rotate the token when saving.
     pub(crate) rotate_pending: bool,
     pub(crate) cookie: CookieOut,
@@ -95,20 +104,52 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Notes that a field changed and must be written.
-    pub(crate) fn mark_dirty(&mut self, name: &'static str) {
-        if !self.dirty.iter().any(|n| n == name) {
-            self.dirty.push(Cow::Borrowed(name));
-        }
-    }
-
     /// Forgets the bound record and all data: the session is now anonymous and empty.
     pub(crate) fn reset(&mut self) {
         self.bound = None;
         self.data.clear();
         self.user_id = None;
-        self.dirty.clear();
         self.rotate_pending = false;
+    }
+
+    /// Binds the request to a record (loaded, or created by a login).
+    pub(crate) fn bind(&mut self, token: Token, key: SessionKey, record: Snapshot, fresh: bool) {
+        self.bound = Some(Bound {
+            token,
+            key,
+            public_id: record.public_id,
+            last_seen: record.last_seen,
+            expires_at: record.expires_at,
+            absolute_expires_at: record.absolute_expires_at,
+            authenticated_at: record.authenticated_at,
+            fresh,
+        });
+        self.data = Data::new(record.fields);
+        self.user_id = record.user_id;
+        self.rotate_pending = false;
+        if fresh {
+            self.cookie = CookieOut::Set;
+        }
+    }
+
+    /// Makes what the store had the request's session.
+    fn adopt(&mut self, fetched: Fetched) {
+        match fetched {
+            Fetched::Stale => self.cookie = CookieOut::Remove,
+            Fetched::Found(token, key, snapshot) => self.bind(token, key, snapshot, false),
+        }
+    }
+
+    /// A short label of the client, from the request's `User-Agent`.
+    pub(crate) fn device_label(&self) -> Option<String> {
+        let ua = self.user_agent.as_ref()?.to_str().ok()?;
+        let label: String = ua
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(DEVICE_LABEL_MAX)
+            .collect();
+        let label = label.trim();
+        (!label.is_empty()).then(|| label.to_owned())
     }
 }
 
@@ -118,9 +159,6 @@ impl Context {
         Self {
             now: shared.config.clock.now(),
             shared: shared.clone(),
-            had_cookie: AtomicBool::new(false),
-            user_agent: OnceLock::new(),
-            loaded: OnceLock::new(),
             state: Mutex::new(State::default()),
         }
     }
@@ -133,45 +171,77 @@ impl Context {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether an extractor asked for the session during this request.
-    pub(crate) fn was_loaded(&self) -> Option<Result<(), LoadFailed>> {
-        self.loaded.get().copied()
-    }
-
-    /// Whether the request carried a cookie of the session's name, valid or not.
-    pub(crate) fn had_cookie(&self) -> bool {
-        self.had_cookie.load(Ordering::Relaxed)
-    }
-
-    /// Loads the session from the store, once per request: reads the session cookie from
-    /// the request's `headers`, then the record it names.
+    /// Loads the session, once per request: reads the session cookie from the request's
+    /// `headers`, then the record it names. `keys`: the stored keys of the schema the
+    /// caller views the session through (see `evolution.rs`).
     ///
     /// Unknown, expired and malformed tokens give an anonymous session (and the stale cookie
-    /// is removed in the response); they are never adopted. Should two loads of one request
-    /// overlap, the first to finish is adopted and the other discarded.
-    pub(crate) async fn load(&self, headers: &HeaderMap) -> Result<(), LoadFailed> {
-        if let Some(done) = self.loaded.get() {
-            return *done;
+    /// is removed in the response); they are never adopted.
+    pub(crate) async fn load(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        keys: Option<&'static [&'static str]>,
+    ) -> Result<(), LoadFailed> {
+        match self.start_load(headers, keys) {
+            Loading::Done(result) => result,
+            Loading::Pending(fetch) => fetch.await,
         }
-        let fetched = self.fetch(headers).await;
-        *self.loaded.get_or_init(|| self.adopt(fetched))
     }
 
-    /// Reads the cookie and the record it names.
-    async fn fetch(&self, headers: &HeaderMap) -> Result<Fetched, LoadFailed> {
-        let (incoming, had_cookie) = read_session_cookie(headers, &self.shared.config.cookie_name);
-        self.had_cookie.store(had_cookie, Ordering::Relaxed);
-        if let Some(agent) = headers.get(USER_AGENT) {
-            let _ = self.user_agent.set(agent.clone());
+    /// Does what [`load`](Self::load) can do without waiting, all under one lock; gives
+    /// back the store round trip that is left, if any.
+    pub(crate) fn start_load(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        keys: Option<&'static [&'static str]>,
+    ) -> Loading {
+        let mut st = self.state();
+        if let Some(keys) = keys {
+            st.schemas.register(keys);
         }
+        if let Some(done) = st.loaded {
+            return Loading::Done(done);
+        }
+        let (incoming, had_cookie) = read_session_cookie(headers, &self.shared.config.cookie_name);
+        st.had_cookie = had_cookie;
+        st.user_agent = headers.get(USER_AGENT).cloned();
         let Some(token) = incoming else {
-            return Ok(if had_cookie {
-                Fetched::Stale
-            } else {
-                Fetched::Nothing
-            });
+            if had_cookie {
+                st.cookie = CookieOut::Remove;
+            }
+            st.loaded = Some(Ok(()));
+            return Loading::Done(Ok(()));
         };
         let key = token.key();
+        match (&self.shared.memory, &self.shared.auth) {
+            (Some(memory), None) => {
+                st.adopt(match memory.snapshot(&key, self.now) {
+                    Some(snapshot) => Fetched::Found(token, key, snapshot),
+                    None => Fetched::Stale,
+                });
+                st.loaded = Some(Ok(()));
+                Loading::Done(Ok(()))
+            }
+            _ => {
+                drop(st);
+                let ctx = self.clone();
+                Loading::Pending(Box::pin(async move {
+                    let fetched = ctx.fetch(token, key).await;
+                    // Should two loads of one request overlap, the first to finish is
+                    // adopted and the other discarded.
+                    let mut st = ctx.state();
+                    if st.loaded.is_none() {
+                        let result = fetched.map(|fetched| st.adopt(fetched));
+                        st.loaded = Some(result);
+                    }
+                    st.loaded.unwrap_or(Err(LoadFailed))
+                }))
+            }
+        }
+    }
+
+    /// Reads the record a token names from the store, and checks its credentials.
+    async fn fetch(&self, token: Token, key: SessionKey) -> Result<Fetched, LoadFailed> {
         let found = match &self.shared.memory {
             Some(memory) => memory.snapshot(&key, self.now),
             None => match self.shared.store.load(&key, self.now).await {
@@ -191,16 +261,6 @@ impl Context {
             return Ok(Fetched::Stale);
         }
         Ok(Fetched::Found(token, key, snapshot))
-    }
-
-    /// Makes what [`fetch`](Self::fetch) found the request's session.
-    fn adopt(&self, fetched: Result<Fetched, LoadFailed>) -> Result<(), LoadFailed> {
-        match fetched? {
-            Fetched::Nothing => {}
-            Fetched::Stale => self.state().cookie = CookieOut::Remove,
-            Fetched::Found(token, key, snapshot) => self.bind(token, key, snapshot, false),
-        }
-        Ok(())
     }
 
     /// Runs the auth hash check, if configured, on a logged-in record; a record whose
@@ -232,24 +292,7 @@ impl Context {
 
     /// Binds the request to a record (loaded, or created by a login).
     pub(crate) fn bind(&self, token: Token, key: SessionKey, record: Snapshot, fresh: bool) {
-        let mut st = self.state();
-        st.bound = Some(Bound {
-            token,
-            key,
-            public_id: record.public_id,
-            last_seen: record.last_seen,
-            expires_at: record.expires_at,
-            absolute_expires_at: record.absolute_expires_at,
-            authenticated_at: record.authenticated_at,
-            fresh,
-        });
-        st.data = Data::new(record.fields);
-        st.user_id = record.user_id;
-        st.dirty.clear();
-        st.rotate_pending = false;
-        if fresh {
-            st.cookie = CookieOut::Set;
-        }
+        self.state().bind(token, key, record, fresh);
     }
 
     /// The expiry of a session used now, given its absolute deadline.
@@ -262,11 +305,13 @@ impl Context {
         expires_at.duration_since(self.now).unwrap_or_default()
     }
 
-    /// A new record owned by `user_id` holding `data`, created now.
+    /// A new record owned by `user_id` holding `data`, created now; `device`: the
+    /// [`State::device_label`].
     pub(crate) fn new_record(
         &self,
         user_id: Option<String>,
         data: BTreeMap<String, String>,
+        device: Option<String>,
     ) -> Result<Record, StoreError> {
         let absolute = self.now + self.shared.config.absolute_timeout;
         Ok(Record {
@@ -278,7 +323,7 @@ impl Context {
             last_seen: self.now,
             expires_at: self.expiry(absolute),
             absolute_expires_at: absolute,
-            device: self.device_label(),
+            device,
             version: 0,
         })
     }
@@ -307,17 +352,6 @@ impl Context {
                 Err(e) => return Err(e),
             }
         }
-    }
-
-    fn device_label(&self) -> Option<String> {
-        let ua = self.user_agent.get()?.to_str().ok()?;
-        let label: String = ua
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(DEVICE_LABEL_MAX)
-            .collect();
-        let label = label.trim();
-        (!label.is_empty()).then(|| label.to_owned())
     }
 
     // ---- field access, synchronous ----
@@ -355,7 +389,6 @@ impl Context {
             return Err(SessionError::TooLarge { size, limit });
         }
         st.data.insert(name, json);
-        st.mark_dirty(name);
         if privileged {
             st.rotate_pending = true;
         }
@@ -365,11 +398,8 @@ impl Context {
     /// Removes a field (back to its default).
     pub(crate) fn remove_value(&self, name: &'static str, privileged: bool) {
         let mut st = self.state();
-        if st.data.remove(name) {
-            st.mark_dirty(name);
-            if privileged {
-                st.rotate_pending = true;
-            }
+        if st.data.remove(name) && privileged {
+            st.rotate_pending = true;
         }
     }
 }

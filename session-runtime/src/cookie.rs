@@ -232,8 +232,8 @@ mod tests {
             map.append(COOKIE, HeaderValue::from_str(header).unwrap());
             read_session_cookie(&map, "session")
         };
-        assert_eq!(found("").1, false);
-        assert_eq!(found(" ; ;=x; =; a").1, false);
+        assert!(!found("").1);
+        assert!(!found(" ; ;=x; =; a").1);
         assert!(found(&format!("  session = {t} ; b=2")).0.is_some());
         assert!(found(&format!("a=1;session={t};session=x")).0.is_some());
         assert_eq!(found("session=; other=1"), (None, true));

@@ -141,8 +141,18 @@ fn unpack(mut data: &str) -> impl Iterator<Item = (&str, &str)> {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Data {
     base: Fields,
-    /// Fields written (`Some`) or removed (`None`) by this request, each name once.
-    changes: Vec<(Cow<'static, str>, Option<String>)>,
+    /// Fields written or removed by this request, each name once.
+    changes: Vec<Change>,
+}
+
+/// One field a request wrote or removed.
+#[derive(Debug, Clone)]
+struct Change {
+    name: Cow<'static, str>,
+    /// The new value; `None`: removed.
+    value: Option<String>,
+    /// Not yet written to the store.
+    unsaved: bool,
 }
 
 impl Data {
@@ -157,8 +167,8 @@ impl Data {
     fn change(&self, name: &str) -> Option<&Option<String>> {
         self.changes
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, value)| value)
+            .find(|c| c.name == name)
+            .map(|c| &c.value)
     }
 
     /// One field's value.
@@ -170,9 +180,16 @@ impl Data {
     }
 
     fn put(&mut self, name: Cow<'static, str>, value: Option<String>) {
-        match self.changes.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, slot)) => *slot = value,
-            None => self.changes.push((name, value)),
+        match self.changes.iter_mut().find(|c| c.name == name) {
+            Some(change) => {
+                change.value = value;
+                change.unsaved = true;
+            }
+            None => self.changes.push(Change {
+                name,
+                value,
+                unsaved: true,
+            }),
         }
     }
 
@@ -191,6 +208,27 @@ impl Data {
         existed
     }
 
+    /// The changes not yet written to the store: a name and its new value (`None`:
+    /// removed), in the order first made.
+    pub(crate) fn unsaved(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.changes
+            .iter()
+            .filter(|c| c.unsaved)
+            .map(|c| (c.name.as_ref(), c.value.as_deref()))
+    }
+
+    /// Whether some change is not yet written to the store.
+    pub(crate) fn has_unsaved(&self) -> bool {
+        self.changes.iter().any(|c| c.unsaved)
+    }
+
+    /// Every change is now in the store.
+    pub(crate) fn mark_saved(&mut self) {
+        for change in &mut self.changes {
+            change.unsaved = false;
+        }
+    }
+
     /// The fields, stored ones first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         let stored = self
@@ -200,7 +238,7 @@ impl Data {
         let changed = self
             .changes
             .iter()
-            .filter_map(|(name, value)| Some((name.as_ref(), value.as_deref()?)));
+            .filter_map(|c| Some((c.name.as_ref(), c.value.as_deref()?)));
         stored.chain(changed)
     }
 
@@ -222,10 +260,10 @@ impl Data {
     /// The fields as an owned map.
     pub(crate) fn to_map(&self) -> BTreeMap<String, String> {
         let mut map = self.base.to_map();
-        for (name, value) in &self.changes {
-            match value {
-                Some(value) => map.insert(name.to_string(), value.clone()),
-                None => map.remove(name.as_ref()),
+        for change in &self.changes {
+            match &change.value {
+                Some(value) => map.insert(change.name.to_string(), value.clone()),
+                None => map.remove(change.name.as_ref()),
             };
         }
         map
@@ -285,7 +323,16 @@ mod tests {
         let map = d.to_map();
         assert_eq!(map.len(), 2);
         assert_eq!(map["c"], "3");
+        assert_eq!(
+            d.unsaved().collect::<Vec<_>>(),
+            [("a", Some("10")), ("b", None), ("c", Some("3"))]
+        );
+        d.mark_saved();
+        assert!(!d.has_unsaved());
+        assert_eq!(d.get("a"), Some("10"), "saved changes are still read");
         d.insert("b", "20".to_owned());
+        assert_eq!(d.unsaved().collect::<Vec<_>>(), [("b", Some("20"))]);
+        assert!(d.has_unsaved());
         assert_eq!(d.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         d.clear();
         assert!(d.is_empty());

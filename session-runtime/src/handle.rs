@@ -36,10 +36,10 @@ impl<S> fmt::Debug for RawSession<S> {
 }
 
 impl<S: SessionSchema> RawSession<S> {
-    /// Views the request's session through `S`, which tells the context that `S::KEYS` are
-    /// live fields (the others are dropped at the next save: see `evolution.rs`).
+    /// Views the request's session through `S`. The context must know that `S::KEYS` are
+    /// live fields (the others are dropped at the next save: see `evolution.rs`): the load
+    /// that gave `ctx` registered them.
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
-        ctx.state().schemas.register(S::KEYS);
         Self {
             ctx,
             schema: PhantomData,

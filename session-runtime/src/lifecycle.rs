@@ -13,8 +13,8 @@ impl Context {
     /// moves too.
     pub(crate) fn pending_changes<'a>(&self, st: &'a State, refresh: bool) -> Changes<'a> {
         let mut changes = Changes::default();
-        for name in &st.dirty {
-            match st.data.get(name) {
+        for (name, value) in st.data.unsaved() {
+            match value {
                 Some(value) => changes.set.push((name, value)),
                 None => changes.remove.push(name),
             }
@@ -42,7 +42,7 @@ impl Context {
     /// per-user cap, if any, ends the least recently used ones.
     pub(crate) async fn login(&self, user: String, exclusive: bool) -> Result<(), SessionError> {
         let exclusive = exclusive || self.shared.config.exclusive_login;
-        let (old_key, data) = {
+        let (old_key, data, device) = {
             let st = self.state();
             let carry = st.user_id.as_deref().is_none_or(|current| current == user);
             let data = if carry {
@@ -50,10 +50,10 @@ impl Context {
             } else {
                 BTreeMap::new()
             };
-            (st.bound.as_ref().map(|b| b.key), data)
+            (st.bound.as_ref().map(|b| b.key), data, st.device_label())
         };
         let data = crate::csrf::rotated(data)?;
-        let record = self.new_record(Some(user.clone()), data)?;
+        let record = self.new_record(Some(user.clone()), data, device)?;
         let (token, key, snapshot) = self.create_record(record).await?;
         let ended_others = if exclusive {
             self.shared
@@ -118,7 +118,7 @@ impl Context {
         }
         let mut st = self.state();
         st.reset();
-        st.cookie = if key.is_some() || self.had_cookie() {
+        st.cookie = if key.is_some() || st.had_cookie {
             CookieOut::Remove
         } else {
             CookieOut::Keep
@@ -154,7 +154,7 @@ impl Context {
                     b.expires_at = t;
                 }
             }
-            st.dirty.clear();
+            st.data.mark_saved();
             st.rotate_pending = false;
             st.cookie = CookieOut::Set;
         } else {

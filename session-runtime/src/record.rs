@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use smallvec::SmallVec;
+
 use crate::data::Fields;
 use crate::token::PublicId;
 
@@ -99,10 +101,10 @@ impl Update {
 /// `Update`): what the memory store applies without copying anything.
 #[derive(Debug, Default)]
 pub(crate) struct Changes<'a> {
-    /// Fields to write, sorted by name.
-    pub(crate) set: Vec<(&'a str, &'a str)>,
+    /// Fields to write, sorted by name. A request changes a few fields: they fit inline.
+    pub(crate) set: SmallVec<[(&'a str, &'a str); 4]>,
     /// Fields to remove.
-    pub(crate) remove: Vec<&'a str>,
+    pub(crate) remove: SmallVec<[&'a str; 4]>,
     pub(crate) last_seen: Option<SystemTime>,
     pub(crate) expires_at: Option<SystemTime>,
 }

@@ -194,7 +194,7 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
         tracing::error!("CsrfLayer runs outside SessionLayer: put it inside");
         CsrfRejection::Session(SessionRejection::MissingLayer)
     })?;
-    ctx.load(req.headers())
+    ctx.load(req.headers(), None)
         .await
         .map_err(|_| CsrfRejection::Session(SessionRejection::StoreUnavailable))?;
     let expected = ctx.stored_csrf_token().ok_or(CsrfRejection::BadToken)?;

@@ -93,7 +93,7 @@ impl<St: Send + Sync> FromRequestParts<St> for CsrfToken {
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
         let ctx = crate::extract::context()?;
-        ctx.load(&parts.headers)
+        ctx.load(&parts.headers, None)
             .await
             .map_err(|_| SessionRejection::StoreUnavailable)?;
         ctx.csrf_token().map(CsrfToken).map_err(|error| {

@@ -36,21 +36,37 @@ pub(crate) fn context() -> Result<Arc<Context>, SessionRejection> {
 /// The request's session, loaded from the store (once per request) and, for a
 /// `#[session(strict)]` schema, checked: a session holding a value that no longer decodes is
 /// discarded, and the request goes on as anonymous.
+///
+/// Everything but a store round trip is done without a future of its own: with a
+/// [`MemoryStore`](crate::MemoryStore) nothing is awaited, and the extractors' futures stay
+/// small (axum boxes a handler's future with its extractors' futures inside).
 pub(crate) async fn load<S: SessionSchema>(
     parts: &Parts,
 ) -> Result<Arc<Context>, SessionRejection> {
     let ctx = context()?;
-    ctx.load(&parts.headers)
+    ctx.load(&parts.headers, Some(S::KEYS))
         .await
         .map_err(|_| SessionRejection::StoreUnavailable)?;
-    if let Some(field) = S::STRICT.and_then(|checks| ctx.strict_failure(checks)) {
+    if let Some(checks) = S::STRICT {
+        discard_if_undecodable(&ctx, checks).await?;
+    }
+    Ok(ctx)
+}
+
+/// For a `#[session(strict)]` schema: a session holding a value that no longer decodes is
+/// logged out, and the request goes on as anonymous.
+async fn discard_if_undecodable(
+    ctx: &Context,
+    checks: &'static [crate::schema::Check],
+) -> Result<(), SessionRejection> {
+    if let Some(field) = ctx.strict_failure(checks) {
         tracing::warn!(
             field,
             "stored session value does not decode into the strict schema; discarding the session"
         );
-        ctx.logout()
+        Box::pin(ctx.logout())
             .await
             .map_err(|_| SessionRejection::StoreUnavailable)?;
     }
-    Ok(ctx)
+    Ok(())
 }
