@@ -57,8 +57,9 @@ pub trait SessionStore: Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
 
-    /// Writes a new record. Fails with [`StoreError::Conflict`] if the key or the public id
-    /// is taken.
+    /// Writes a new record. Fails with [`StoreError::Conflict`] if the key is taken, or if
+    /// the record's user already has a session with its public id (public ids are listed
+    /// and revoked per user; a store may also refuse an id that any session holds).
     fn create(
         &self,
         key: &SessionKey,
