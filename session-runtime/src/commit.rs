@@ -21,7 +21,8 @@ pub(crate) struct Committed {
 /// A store write the response phase must make.
 pub(crate) enum Plan {
     Nothing,
-    Create(Record),
+    /// Boxed: a plan is returned by value on every request, and a record is large.
+    Create(Box<Record>),
     Delete(SessionKey),
     Rotate,
     /// Write this request's changes; `true`: move rolling expiry too.
@@ -118,7 +119,7 @@ fn plan(ctx: &Context, st: &State) -> Result<Plan, StoreError> {
             return Ok(Plan::Nothing);
         }
         let record = ctx.new_record(None, st.data.to_map(), st.device_label())?;
-        return Ok(Plan::Create(record));
+        return Ok(Plan::Create(Box::new(record)));
     };
     let touch_due = ctx.now >= b.last_seen + ctx.shared.config.touch_interval;
     Ok(if st.data.has_unsaved() {
@@ -140,7 +141,7 @@ async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
     match plan {
         Plan::Nothing => {}
         Plan::Create(record) => {
-            let (token, key, snapshot) = ctx.create_record(record).await?;
+            let (token, key, snapshot) = ctx.create_record(*record).await?;
             ctx.bind(token, key, snapshot, true);
         }
         Plan::Delete(key) => {

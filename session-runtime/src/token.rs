@@ -16,12 +16,14 @@ use crate::store::StoreError;
 /// Length of an encoded token: 32 bytes in base64url without padding.
 pub(crate) const TOKEN_LEN: usize = 43;
 
-/// The secret a client holds in its cookie: 256 bits from the OS CSPRNG.
+/// The secret a client holds in its cookie: 256 bits from the OS CSPRNG, kept as the text
+/// the cookie carries (43 characters of base64url without padding).
 ///
-/// It is never stored (stores see only its [`SessionKey`]) and never printed: its
-/// `Debug` output is redacted.
+/// It is never stored (stores see only its [`SessionKey`], the SHA-256 of this text) and
+/// never printed: its `Debug` output is redacted. Kept as text, a request's token is
+/// checked and hashed as it arrives, with no decoding.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Token([u8; 32]);
+pub(crate) struct Token([u8; TOKEN_LEN]);
 
 impl Token {
     /// Draws a new token from the operating system's CSPRNG.
@@ -30,36 +32,57 @@ impl Token {
         OsRng
             .try_fill_bytes(&mut bytes)
             .map_err(|e| StoreError::Rng(e.to_string()))?;
-        Ok(Self(bytes))
+        let mut text = [0u8; TOKEN_LEN];
+        match URL_SAFE_NO_PAD.encode_slice(bytes, &mut text) {
+            Ok(TOKEN_LEN) => Ok(Self(text)),
+            // Not reached: 32 bytes always encode to 43 characters.
+            _ => Err(StoreError::Rng("token encoding".to_owned())),
+        }
     }
 
-    /// Parses a cookie value; anything but 43 base64url characters in canonical form (the
-    /// unused low bits of the last character zero) is refused.
+    /// Parses a cookie value: exactly what the base64 crate decodes from 43 characters
+    /// to 32 bytes in canonical form (the unused low bits of the last character zero);
+    /// anything else is refused.
     pub(crate) fn parse(value: &str) -> Option<Self> {
-        if value.len() != TOKEN_LEN {
-            return None;
-        }
-        let mut bytes = [0u8; 32];
-        match URL_SAFE_NO_PAD.decode_slice(value.as_bytes(), &mut bytes) {
-            Ok(32) => Some(Self(bytes)),
-            _ => None,
-        }
+        let text: [u8; TOKEN_LEN] = value.as_bytes().try_into().ok()?;
+        let (last, rest) = text.split_last()?;
+        let canonical = rest.iter().all(|&c| sextet(c).is_some())
+            && sextet(*last).is_some_and(|bits| bits & 0b11 == 0);
+        canonical.then_some(Self(text))
+    }
+
+    /// The cookie value.
+    pub(crate) fn as_str(&self) -> &str {
+        // Always base64url (ASCII), checked or encoded on the way in: never the fallback.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The cookie value.
     #[cfg(test)]
     pub(crate) fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0)
+        self.as_str().to_owned()
     }
 
     /// Appends the cookie value to `out`.
     pub(crate) fn encode_into(&self, out: &mut String) {
-        URL_SAFE_NO_PAD.encode_string(self.0, out);
+        out.push_str(self.as_str());
     }
 
-    /// The SHA-256 of the token, under which stores keep the record.
+    /// The SHA-256 of the token's text, under which stores keep the record.
     pub(crate) fn key(&self) -> SessionKey {
         SessionKey(Sha256::digest(self.0).into())
+    }
+}
+
+/// The value of a base64url character (`A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_`), or `None`.
+fn sextet(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
     }
 }
 
@@ -69,7 +92,8 @@ impl fmt::Debug for Token {
     }
 }
 
-/// The at-rest identifier of a session: the SHA-256 of its secret token.
+/// The at-rest identifier of a session: the SHA-256 of its secret token (of the token's
+/// text, as the cookie carries it).
 ///
 /// A leaked store (a backup, a `SELECT *`, a Redis `KEYS`) does not reveal usable tokens.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -343,12 +367,46 @@ mod tests {
     }
 
     #[test]
-    fn key_is_sha256_of_raw_bytes() {
-        let t = Token([0u8; 32]);
+    fn key_is_sha256_of_the_token_text() {
+        let t = Token::parse(&"A".repeat(43)).unwrap();
+        // `printf 'AAA…A' (43 times) | sha256sum`
         assert_eq!(
             t.key().to_hex(),
-            "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925"
+            "0f007385b6f9d4b7eeb2748605afe1a984a0a3bfa3f014d09e2a784ce9e5cd1a"
         );
+        let t = Token::generate().unwrap();
+        assert_eq!(
+            t.key().as_bytes(),
+            &<[u8; 32]>::from(Sha256::digest(t.encode().as_bytes()))
+        );
+    }
+
+    #[test]
+    fn parse_accepts_exactly_what_the_base64_crate_decodes_canonically() {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(43);
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=. ";
+        let good = Token::generate().unwrap().encode();
+        for round in 0..20_000 {
+            let mut text = good.clone().into_bytes();
+            if round % 2 == 0 {
+                // One or two characters changed: mostly still in the alphabet.
+                for _ in 0..rng.random_range(1..3) {
+                    let at = rng.random_range(0..text.len());
+                    text[at] = alphabet[rng.random_range(0..alphabet.len())];
+                }
+            } else {
+                // The last character, which carries unused bits.
+                text[42] = alphabet[rng.random_range(0..alphabet.len())];
+            }
+            let text = String::from_utf8(text).unwrap();
+            let mut bytes = [0u8; 32];
+            let reference = matches!(
+                URL_SAFE_NO_PAD.decode_slice(text.as_bytes(), &mut bytes),
+                Ok(32)
+            );
+            assert_eq!(Token::parse(&text).is_some(), reference, "{text:?}");
+        }
     }
 
     /// Hashes a value with the standard hasher under fixed keys, to compare hashes of ids

@@ -140,9 +140,8 @@ async fn store_keys_are_hashes_not_tokens() {
             .is_none(),
         "the raw token is not a store key"
     );
-    let hashed = session_runtime::SessionKey::from_bytes(
-        sha2::Sha256::digest(key_of_raw_token.as_bytes()).into(),
-    );
+    let hashed =
+        session_runtime::SessionKey::from_bytes(sha2::Sha256::digest(token.as_bytes()).into());
     assert!(
         store.inner.load(&hashed, now).await.unwrap().is_some(),
         "records are keyed by SHA-256 of the token"
