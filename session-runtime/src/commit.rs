@@ -140,8 +140,8 @@ fn plan(ctx: &Context, st: &State) -> Result<Plan, StoreError> {
 async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {
     match plan {
         Plan::Nothing => {}
-        Plan::Create(record) => {
-            let (token, key, snapshot) = ctx.create_record(*record).await?;
+        Plan::Create(mut record) => {
+            let (token, key, snapshot) = ctx.create_record(&mut record).await?;
             ctx.bind(token, key, snapshot, true);
         }
         Plan::Delete(key) => {

@@ -332,16 +332,16 @@ impl Context {
     /// collision of a token hash or public id; gives back what the request keeps of it.
     pub(crate) async fn create_record(
         &self,
-        mut record: Record,
+        record: &mut Record,
     ) -> Result<(Token, SessionKey, Snapshot), StoreError> {
         let mut attempts = 0;
         loop {
             let token = Token::generate()?;
             let key = token.key();
             let created = match &self.shared.memory {
-                Some(memory) => memory.create_now(&key, &record),
-                None => (self.shared.store.create(&key, &record).await)
-                    .map(|()| Snapshot::from(&record)),
+                Some(memory) => memory.create_now(&key, record),
+                None => (self.shared.store.create(&key, record).await)
+                    .map(|()| Snapshot::from(&*record)),
             };
             match created {
                 Ok(snapshot) => return Ok((token, key, snapshot)),
@@ -383,10 +383,12 @@ impl Context {
             Some(old) => name.len() + old.len(),
             None => 0,
         };
-        let size = st.data.size() - old_len + name.len() + json.len();
         let limit = self.shared.config.max_data_bytes;
-        if size > limit {
-            return Err(SessionError::TooLarge { size, limit });
+        if st.data.size_bound() + name.len() + json.len() > limit {
+            let size = st.data.size() - old_len + name.len() + json.len();
+            if size > limit {
+                return Err(SessionError::TooLarge { size, limit });
+            }
         }
         st.data.insert(name, json);
         if privileged {

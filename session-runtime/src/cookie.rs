@@ -109,14 +109,23 @@ impl CookieTemplate {
 
 /// `Set-Cookie` that installs `token` for `max_age`.
 pub(crate) fn set_cookie(config: &ConfigInner, token: &Token, max_age: Duration) -> HeaderValue {
-    use std::fmt::Write as _;
+    const MAX_AGE: &str = "; Max-Age=";
     let template = config.cookie_template();
-    let mut out =
-        String::with_capacity(template.prefix.len() + TOKEN_LEN + template.attributes.len() + 32);
+    let mut seconds = itoa::Buffer::new();
+    let seconds = seconds.format(max_age.as_secs());
+    // The exact length: a header value made from a full `String` takes its buffer over,
+    // with no second allocation.
+    let len = template.prefix.len()
+        + TOKEN_LEN
+        + template.attributes.len()
+        + MAX_AGE.len()
+        + seconds.len();
+    let mut out = String::with_capacity(len);
     out.push_str(&template.prefix);
     token.encode_into(&mut out);
     out.push_str(&template.attributes);
-    let _ = write!(out, "; Max-Age={}", max_age.as_secs());
+    out.push_str(MAX_AGE);
+    out.push_str(seconds);
     // The template came from the crate's rendering of a validated configuration, and the
     // token is base64url: always a valid header value.
     HeaderValue::try_from(out).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -162,8 +171,26 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(0x5e55_1011);
         let token = Token::generate().unwrap().encode();
         let pieces = [
-            "session", "sess", "sessionx", "xsession", "Session", "=", "==", ";", "; ", " ",
-            "\t", "a", "b=1", "\"", "%20", ",", token.as_str(), "session=", "=session", "\u{a0}",
+            "session",
+            "sess",
+            "sessionx",
+            "xsession",
+            "Session",
+            "=",
+            "==",
+            ";",
+            "; ",
+            " ",
+            "\t",
+            "a",
+            "b=1",
+            "\"",
+            "%20",
+            ",",
+            token.as_str(),
+            "session=",
+            "=session",
+            "\u{a0}",
             "é",
         ];
         for _ in 0..20_000 {
@@ -187,7 +214,10 @@ mod tests {
             HeaderValue::from_bytes(format!("session={t}; x=\u{e9}").as_bytes()).unwrap(),
         );
         assert_eq!(read_session_cookie(&map, "session"), (None, false));
-        map.append(COOKIE, HeaderValue::from_str(&format!("session={t}")).unwrap());
+        map.append(
+            COOKIE,
+            HeaderValue::from_str(&format!("session={t}")).unwrap(),
+        );
         assert!(read_session_cookie(&map, "session").0.is_some());
     }
 

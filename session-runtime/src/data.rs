@@ -86,8 +86,8 @@ impl Fields {
         Self((!out.is_empty()).then(|| Arc::from(out)))
     }
 
-    /// Heap bytes held (shared with every other holder of these fields).
-    #[cfg(test)]
+    /// Heap bytes held (shared with every other holder of these fields): more than the
+    /// fields' names and values, which it holds with their lengths.
     pub(crate) fn packed_len(&self) -> usize {
         self.0.as_deref().map_or(0, str::len)
     }
@@ -100,29 +100,28 @@ fn push_field(out: &mut String, name: &str, value: &str) {
     out.push_str(value);
 }
 
-/// `n` in decimal and a comma (without the formatting machinery: this runs on every save).
-fn push_length(out: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+/// `n` in decimal and a comma (with `itoa`, not the formatting machinery: this runs on
+/// every save).
+fn push_length(out: &mut String, n: usize) {
+    out.push_str(itoa::Buffer::new().format(n));
     out.push(',');
 }
 
-/// A decimal length and the comma after it, at the start of `s`; and the rest of `s`.
+/// A decimal length and the comma after it, at the start of `s`; and the rest of `s`. One
+/// pass: this runs for every field on every read of packed fields.
 fn length(s: &str) -> Option<(usize, &str)> {
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    let n = s.as_bytes()[..digits].iter().fold(0usize, |n, d| {
-        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
-    });
-    Some((n, s.get(digits..)?.strip_prefix(',')?))
+    let mut n = 0usize;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b == b',' {
+            return Some((n, s.get(i + 1..)?));
+        }
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(usize::from(digit))?;
+    }
+    None
 }
 
 /// The fields of a string made by [`Fields::pack`].
@@ -242,6 +241,14 @@ impl Data {
         stored.chain(changed)
     }
 
+    /// The names of the fields this request wrote (and did not remove since).
+    pub(crate) fn written_keys(&self) -> impl Iterator<Item = &str> {
+        self.changes
+            .iter()
+            .filter(|c| c.value.is_some())
+            .map(|c| c.name.as_ref())
+    }
+
     /// The field names.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.iter().map(|(name, _)| name)
@@ -250,6 +257,17 @@ impl Data {
     /// Whether there is no field.
     pub(crate) fn is_empty(&self) -> bool {
         self.iter().next().is_none()
+    }
+
+    /// At least [`size`](Self::size), without reading the fields: enough to know that a
+    /// change stays under the size cap, in the usual case.
+    pub(crate) fn size_bound(&self) -> usize {
+        let changed: usize = self
+            .changes
+            .iter()
+            .map(|c| c.name.len() + c.value.as_ref().map_or(0, String::len))
+            .sum();
+        self.base.packed_len() + changed
     }
 
     /// Bytes of field data (names and values), the quantity the size cap limits.
@@ -320,6 +338,7 @@ mod tests {
         assert_eq!(d.get("a"), Some("10"));
         assert_eq!(d.get("b"), None);
         assert_eq!(d.size(), "a10c3".len());
+        assert!(d.size_bound() >= d.size());
         let map = d.to_map();
         assert_eq!(map.len(), 2);
         assert_eq!(map["c"], "3");

@@ -58,7 +58,10 @@ impl State {
     /// Whether the session holds data a schema can read: a session holding only stale keys
     /// is as empty as one holding nothing.
     pub(crate) fn has_live_data(&self) -> bool {
-        self.data.keys().any(|key| !self.schemas.is_stale(key))
+        let live = |key: &str| !self.schemas.is_stale(key);
+        // A field this request wrote is nearly always live: asked first, it spares reading
+        // the stored fields.
+        self.data.written_keys().any(live) || self.data.keys().any(live)
     }
 }
 

@@ -53,12 +53,13 @@ impl Context {
             (st.bound.as_ref().map(|b| b.key), data, st.device_label())
         };
         let data = crate::csrf::rotated(data)?;
-        let record = self.new_record(Some(user.clone()), data, device)?;
-        let (token, key, snapshot) = self.create_record(record).await?;
+        let mut record = self.new_record(Some(user), data, device)?;
+        let (token, key, snapshot) = self.create_record(&mut record).await?;
+        let user = record.user_id.as_deref().unwrap_or_default();
         let ended_others = if exclusive {
             self.shared
                 .store
-                .delete_user(&user, Some(&key))
+                .delete_user(user, Some(&key))
                 .await
                 .map(|_| ())
         } else {
@@ -77,7 +78,7 @@ impl Context {
             return Err(error.into());
         }
         if !exclusive && let Some(max) = self.shared.config.max_sessions_per_user {
-            self.enforce_session_cap(&user, &snapshot.public_id, max)
+            self.enforce_session_cap(user, &snapshot.public_id, max)
                 .await;
         }
         self.bind(token, key, snapshot, true);

@@ -187,3 +187,32 @@ async fn setter_error_leaves_the_value_unchanged_in_the_same_request() {
     let now = std::time::SystemTime::now();
     assert_eq!(store.inner.sweep(now).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn the_size_cap_counts_names_and_values_exactly() {
+    // The cap counts field names and JSON values: a stored cart `[1]` is "c" + "[1]" (4
+    // bytes), and a note of n characters adds "note" and n + 2 (its quotes).
+    let store = session_runtime::MemoryStore::new();
+    let app: Router = Router::new()
+        .route(
+            "/cart",
+            post(|s: Session<AppSession>| async move { s.set_cart(vec![1]) }),
+        )
+        .route(
+            "/note/{n}",
+            post(
+                |s: Session<AppSession>, axum::extract::Path(n): axum::extract::Path<usize>| async move {
+                    s.set_note("x".repeat(n))
+                },
+            ),
+        )
+        .layer(SessionLayer::new(
+            store,
+            SessionConfig::builder().max_data_bytes(40).build().unwrap(),
+        ));
+    let t = send_post(&app, "/cart", None).await.token().unwrap();
+    assert_eq!(send_post(&app, "/note/31", Some(&t)).await.status, 413);
+    assert_eq!(send_post(&app, "/note/30", Some(&t)).await.status, 200);
+    assert_eq!(send_post(&app, "/note/31", Some(&t)).await.status, 413);
+    assert_eq!(send_post(&app, "/note/29", Some(&t)).await.status, 200);
+}
