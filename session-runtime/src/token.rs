@@ -45,10 +45,11 @@ impl Token {
     /// anything else is refused.
     pub(crate) fn parse(value: &str) -> Option<Self> {
         let text: [u8; TOKEN_LEN] = value.as_bytes().try_into().ok()?;
-        let (last, rest) = text.split_last()?;
-        let canonical = rest.iter().all(|&c| sextet(c).is_some())
-            && sextet(*last).is_some_and(|bits| bits & 0b11 == 0);
-        canonical.then_some(Self(text))
+        // Every character is looked up (no early exit: the loop runs branch-free), and the
+        // last one must leave its two unused bits zero.
+        let flags = text.iter().fold(0, |flags, &c| flags | SEXTETS[usize::from(c)]);
+        let last = SEXTETS[usize::from(text[TOKEN_LEN - 1])];
+        (flags & NOT_BASE64 == 0 && last & 0b11 == 0).then_some(Self(text))
     }
 
     /// The cookie value.
@@ -74,17 +75,27 @@ impl Token {
     }
 }
 
-/// The value of a base64url character (`A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_`), or `None`.
-fn sextet(c: u8) -> Option<u8> {
-    match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'-' => Some(62),
-        b'_' => Some(63),
-        _ => None,
+/// Marks a byte that is not a base64url character in [`SEXTETS`].
+const NOT_BASE64: u8 = 0x80;
+
+/// Each byte's value as a base64url character (`A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_`), or
+/// [`NOT_BASE64`].
+const SEXTETS: [u8; 256] = {
+    let mut table = [NOT_BASE64; 256];
+    let mut value = 0;
+    while value < 64 {
+        let c = match value {
+            0..=25 => b'A' + value,
+            26..=51 => b'a' + (value - 26),
+            52..=61 => b'0' + (value - 52),
+            62 => b'-',
+            _ => b'_',
+        };
+        table[c as usize] = value;
+        value += 1;
     }
-}
+    table
+};
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
