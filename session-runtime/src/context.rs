@@ -155,10 +155,10 @@ impl State {
 
 impl Context {
     /// The context of a request that just asked for its session: "now" is this moment.
-    pub(crate) fn new(shared: &Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Self {
             now: shared.config.clock.now(),
-            shared: shared.clone(),
+            shared,
             state: Mutex::new(State::default()),
         }
     }

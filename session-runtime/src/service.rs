@@ -7,7 +7,7 @@
 //! the session costs no allocation, no clock read and no store access; one whose handler
 //! reads it costs no store write and no boxed future.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -46,7 +46,8 @@ tokio::task_local! {
 
 /// One request's place for its session context, created by the first extractor that asks.
 pub(crate) struct Slot {
-    shared: Arc<Shared>,
+    /// The layer's shared state, until the context takes it over.
+    shared: Cell<Option<Arc<Shared>>>,
     ctx: OnceCell<Arc<Context>>,
 }
 
@@ -54,11 +55,14 @@ pub(crate) struct Slot {
 /// a [`SessionLayer`](crate::SessionLayer)'s task.
 pub(crate) fn current_context() -> Option<Arc<Context>> {
     SLOT.try_with(|slot| {
-        slot.ctx
-            .get_or_init(|| Arc::new(Context::new(&slot.shared)))
-            .clone()
+        if let Some(ctx) = slot.ctx.get() {
+            return Some(ctx.clone());
+        }
+        let ctx = Arc::new(Context::new(slot.shared.take()?));
+        Some(slot.ctx.get_or_init(|| ctx).clone())
     })
     .ok()
+    .flatten()
 }
 
 /// The service that [`SessionLayer`](crate::SessionLayer) wraps around an inner service.
@@ -107,7 +111,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let slot = Slot {
-            shared: self.shared.clone(),
+            shared: Cell::new(Some(self.shared.clone())),
             ctx: OnceCell::new(),
         };
         ResponseFuture {

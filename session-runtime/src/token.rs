@@ -47,7 +47,9 @@ impl Token {
         let text: [u8; TOKEN_LEN] = value.as_bytes().try_into().ok()?;
         // Every character is looked up (no early exit: the loop runs branch-free), and the
         // last one must leave its two unused bits zero.
-        let flags = text.iter().fold(0, |flags, &c| flags | SEXTETS[usize::from(c)]);
+        let flags = text
+            .iter()
+            .fold(0, |flags, &c| flags | SEXTETS[usize::from(c)]);
         let last = SEXTETS[usize::from(text[TOKEN_LEN - 1])];
         (flags & NOT_BASE64 == 0 && last & 0b11 == 0).then_some(Self(text))
     }
