@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 /// Fields as one shared string: for each field, the name's and the value's length in
 /// decimal, each followed by a comma, then the name and the value (`1,64,d"…"`), sorted by
 /// name. A string, so that reading it back needs no UTF-8 validation. No fields: no
@@ -24,16 +26,12 @@ impl fmt::Debug for Fields {
 
 impl Fields {
     /// Packs fields given in name order.
-    pub(crate) fn pack<'a>(fields: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
-        let len: usize = fields.clone().map(|(n, v)| 8 + n.len() + v.len()).sum();
-        if len == 0 {
-            return Self(None);
-        }
-        let mut out = String::with_capacity(len);
-        for (name, value) in fields {
-            push_field(&mut out, name, value);
-        }
-        Self(Some(Arc::from(out)))
+    pub(crate) fn pack<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        packed(|out| {
+            for (name, value) in fields {
+                push_field(out, name, value);
+            }
+        })
     }
 
     /// Packs a map.
@@ -64,32 +62,70 @@ impl Fields {
     /// order. A field both removed and set ends up set.
     pub(crate) fn merged<'a>(
         &self,
-        set: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+        set: impl Iterator<Item = (&'a str, &'a str)>,
         remove: impl Fn(&str) -> bool,
     ) -> Self {
-        let extra: usize = set.clone().map(|(n, v)| 8 + n.len() + v.len()).sum();
-        let mut out = String::with_capacity(self.0.as_deref().map_or(0, str::len) + extra);
-        let mut sets = set.peekable();
-        for (name, value) in self.iter() {
-            while let Some((n, v)) = sets.next_if(|(n, _)| *n < name) {
-                push_field(&mut out, n, v);
+        packed(|out| {
+            let mut sets = set.peekable();
+            for (name, value) in self.iter() {
+                while let Some((n, v)) = sets.next_if(|(n, _)| *n < name) {
+                    push_field(out, n, v);
+                }
+                if let Some((_, v)) = sets.next_if(|(n, _)| *n == name) {
+                    push_field(out, name, v);
+                } else if !remove(name) {
+                    push_field(out, name, value);
+                }
             }
-            if let Some((_, v)) = sets.next_if(|(n, _)| *n == name) {
-                push_field(&mut out, name, v);
-            } else if !remove(name) {
-                push_field(&mut out, name, value);
+            for (n, v) in sets {
+                push_field(out, n, v);
             }
-        }
-        for (n, v) in sets {
-            push_field(&mut out, n, v);
-        }
-        Self((!out.is_empty()).then(|| Arc::from(out)))
+        })
     }
 
     /// Heap bytes held (shared with every other holder of these fields): more than the
     /// fields' names and values, which it holds with their lengths.
     pub(crate) fn packed_len(&self) -> usize {
         self.0.as_deref().map_or(0, str::len)
+    }
+}
+
+/// The most capacity the packing buffer keeps between uses.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+thread_local! {
+    /// Where fields are packed before they are shared: the shared copy is then the only
+    /// allocation a save makes.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The fields that `write` packs, as one shared string; no fields, no allocation.
+fn packed(write: impl FnOnce(&mut String)) -> Fields {
+    let share = |out: &str| Fields((!out.is_empty()).then(|| Arc::from(out)));
+    let mut write = Some(write);
+    let in_scratch = SCRATCH
+        .try_with(|scratch| {
+            let mut out = scratch.try_borrow_mut().ok()?;
+            out.clear();
+            (write.take()?)(&mut out);
+            let fields = share(&out);
+            if out.capacity() > SCRATCH_KEEP {
+                *out = String::new();
+            }
+            Some(fields)
+        })
+        .ok()
+        .flatten();
+    match (in_scratch, write) {
+        (Some(fields), _) => fields,
+        // The buffer is out of reach (the thread is being torn down): one of its own.
+        (None, Some(write)) => {
+            let mut out = String::new();
+            write(&mut out);
+            share(&out)
+        }
+        // Not reached: `write` is only taken on the way to `Some`.
+        (None, None) => Fields::default(),
     }
 }
 
@@ -140,8 +176,9 @@ fn unpack(mut data: &str) -> impl Iterator<Item = (&str, &str)> {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Data {
     base: Fields,
-    /// Fields written or removed by this request, each name once.
-    changes: Vec<Change>,
+    /// Fields written or removed by this request, each name once: a request changes a
+    /// field or two, which fit inline.
+    changes: SmallVec<[Change; 2]>,
 }
 
 /// One field a request wrote or removed.
@@ -159,7 +196,7 @@ impl Data {
     pub(crate) fn new(base: Fields) -> Self {
         Self {
             base,
-            changes: Vec::new(),
+            changes: SmallVec::new(),
         }
     }
 
@@ -312,6 +349,19 @@ mod tests {
         assert_eq!(f.get("b"), None);
         assert_eq!(Fields::default().iter().count(), 0);
         assert_eq!(fields(&[]).packed_len(), 0, "no fields, no allocation");
+    }
+
+    #[test]
+    fn packing_a_large_session_then_a_small_one_keeps_both_exact() {
+        let big = "x".repeat(SCRATCH_KEEP * 2);
+        let large = fields(&[("a", &big), ("b", "1")]);
+        let small = fields(&[("c", "2")]);
+        assert_eq!(large.get("a"), Some(big.as_str()));
+        assert_eq!(large.get("b"), Some("1"));
+        assert_eq!(small.iter().collect::<Vec<_>>(), [("c", "2")]);
+        let merged = large.merged([("b", "3")].into_iter(), |n| n == "a");
+        assert_eq!(merged.iter().collect::<Vec<_>>(), [("b", "3")]);
+        SCRATCH.with(|scratch| assert!(scratch.borrow().capacity() <= SCRATCH_KEEP));
     }
 
     #[test]
