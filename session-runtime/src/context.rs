@@ -40,7 +40,7 @@ pub(crate) struct Context {
 }
 
 /// A load that is finished, or the store round trip that will finish it.
-pub(crate) enum Loading {
+enum Loading {
     /// Loaded (or failed) without waiting: the session was loaded before, there was no
     /// cookie, or the store is a [`MemoryStore`](crate::MemoryStore).
     Done(Result<(), LoadFailed>),
@@ -190,7 +190,7 @@ impl Context {
 
     /// Does what [`load`](Self::load) can do without waiting, all under one lock; gives
     /// back the store round trip that is left, if any.
-    pub(crate) fn start_load(
+    fn start_load(
         self: &Arc<Self>,
         headers: &HeaderMap,
         keys: Option<&'static [&'static str]>,
