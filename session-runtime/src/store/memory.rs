@@ -193,16 +193,19 @@ impl Stored {
     }
 }
 
-/// One user's sessions, by public id (its slot, see [`Inner::public_slot`]) to session key.
-/// Most users have one session, which needs no map.
+/// Where a public id sits in its user's index: see [`Inner::public_slot`].
+type Slot = u32;
+
+/// One user's sessions, by public id (its slot) to session key. Most users have one
+/// session, which needs no map.
 enum UserSessions {
-    One(u64, SessionKey),
-    Many(HashMap<u64, SessionKey, ByKey>),
+    One(Slot, SessionKey),
+    Many(HashMap<Slot, SessionKey, ByKey>),
 }
 
 impl UserSessions {
     /// Adds a new session under a free public id; `false` if the id is taken.
-    fn add(&mut self, slot: u64, key: SessionKey) -> bool {
+    fn add(&mut self, slot: Slot, key: SessionKey) -> bool {
         match self {
             UserSessions::One(only, _) if *only == slot => false,
             UserSessions::One(only, only_key) => {
@@ -223,7 +226,7 @@ impl UserSessions {
     }
 
     /// Points the public id of session `old` at its new key; `false` if it names no `old`.
-    fn repoint(&mut self, slot: u64, old: &SessionKey, new: SessionKey) -> bool {
+    fn repoint(&mut self, slot: Slot, old: &SessionKey, new: SessionKey) -> bool {
         let entry = match self {
             UserSessions::One(only, key) => (*only == slot).then_some(key),
             UserSessions::Many(sessions) => sessions.get_mut(&slot),
@@ -238,7 +241,7 @@ impl UserSessions {
     }
 
     /// The key of the session with this public id.
-    fn get(&self, slot: u64) -> Option<SessionKey> {
+    fn get(&self, slot: Slot) -> Option<SessionKey> {
         match self {
             UserSessions::One(only, key) => (*only == slot).then_some(*key),
             UserSessions::Many(sessions) => sessions.get(&slot).copied(),
@@ -247,7 +250,7 @@ impl UserSessions {
 
     /// Removes the session `key` if its public id still names it (a rotation points it at
     /// the new key first); returns whether no session is left.
-    fn remove(&mut self, slot: u64, key: &SessionKey) -> bool {
+    fn remove(&mut self, slot: Slot, key: &SessionKey) -> bool {
         match self {
             UserSessions::One(only, only_key) => *only == slot && only_key == key,
             UserSessions::Many(sessions) => {
@@ -414,12 +417,14 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl Inner {
-    /// Where a public id sits in its user's index: its hash under a per-store random key,
-    /// which spares the index a copy of every id. Two ids of one user with one hash (a
-    /// chance in 2^64 per pair) make the second one a [`StoreError::Conflict`], which the
-    /// runtime answers by drawing another id; `delete_public` checks the id itself.
-    fn public_slot(&self, public_id: &PublicId) -> u64 {
-        self.public_ids.hash_one(public_id.as_str())
+    /// Where a public id sits in its user's index: 32 bits of its hash under a per-store
+    /// random key, which spares the index a copy of every id. Two ids of one user in one
+    /// slot (a chance in 2^32 per pair of the user's sessions) make the second one a
+    /// [`StoreError::Conflict`], which the runtime answers by drawing another id;
+    /// `delete_public` checks the id itself, so a slot never revokes the wrong session.
+    fn public_slot(&self, public_id: &PublicId) -> Slot {
+        // Truncation intended: the low bits of a keyed hash are as good as any.
+        self.public_ids.hash_one(public_id.as_str()) as Slot
     }
 
     fn remove(&self, key: &SessionKey) -> Option<Box<Stored>> {
