@@ -6,8 +6,9 @@
 //! cargo bench --bench peers -- --rounds 5 --iters 5000
 //! ```
 //!
-//! Variants: bare axum (the floor), this project with `MemoryStore`, `tower-sessions` with its
-//! `MemoryStore`, `axum_session` in memory mode (null pool). Every variant serves the same
+//! Variants: bare axum (the floor), bare axum behind a pass-through layer (what any layer
+//! costs in axum: the floor for a session layer), this project with `MemoryStore`,
+//! `tower-sessions` with its `MemoryStore`, `axum_session` in memory mode (null pool). Every variant serves the same
 //! routes with the same handler bodies, all on axum 0.8, driven in-process with
 //! `tower::ServiceExt::oneshot` (no network). Each router is finished with `with_state(())`,
 //! as `axum::serve` does, so that layers are applied once and not on every request.
@@ -49,16 +50,16 @@ async fn untouched() -> &'static str {
 mod bare {
     use super::*;
 
-    async fn me() -> String {
+    pub(crate) async fn me() -> String {
         std::hint::black_box(42_i64).to_string()
     }
 
-    async fn write() -> &'static str {
+    pub(crate) async fn write() -> &'static str {
         std::hint::black_box(next_value());
         "ok"
     }
 
-    async fn login() -> &'static str {
+    pub(crate) async fn login() -> &'static str {
         "ok"
     }
 
@@ -68,6 +69,22 @@ mod bare {
             .route("/me", get(me))
             .route("/write", post(write))
             .route("/login", post(login))
+            .with_state(())
+    }
+}
+
+/// Bare axum behind a layer that does nothing: what axum charges for any layer (a boxed
+/// clone of the layered service and a wrapped future per request).
+mod layer {
+    use super::*;
+
+    pub(crate) fn router() -> Router {
+        Router::new()
+            .route("/untouched", get(untouched))
+            .route("/me", get(bare::me))
+            .route("/write", post(bare::write))
+            .route("/login", post(bare::login))
+            .layer(tower::util::MapRequestLayer::new(|req: Request<Body>| req))
             .with_state(())
     }
 }
@@ -198,13 +215,15 @@ mod axum_session_variant {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Variant {
     Bare,
+    Layer,
     Ours,
     TowerSessions,
     AxumSession,
 }
 
-const VARIANTS: [Variant; 4] = [
+const VARIANTS: [Variant; 5] = [
     Variant::Bare,
+    Variant::Layer,
     Variant::Ours,
     Variant::TowerSessions,
     Variant::AxumSession,
@@ -214,6 +233,7 @@ impl Variant {
     fn slug(self) -> &'static str {
         match self {
             Variant::Bare => "bare",
+            Variant::Layer => "layer",
             Variant::Ours => "ours",
             Variant::TowerSessions => "tower-sessions",
             Variant::AxumSession => "axum_session",
@@ -223,6 +243,7 @@ impl Variant {
     fn name(self) -> &'static str {
         match self {
             Variant::Bare => "bare axum",
+            Variant::Layer => "pass-through layer",
             Variant::Ours => "typed-sessions",
             Variant::TowerSessions => "tower-sessions",
             Variant::AxumSession => "axum_session",
@@ -318,7 +339,7 @@ fn expect_ok(res: &Response<Body>, what: &str, variant: Variant) {
 
 /// Logs in and returns the `Cookie` header that carries the new session.
 async fn login_cookie(variant: Variant, router: &Router) -> String {
-    if variant == Variant::Bare {
+    if matches!(variant, Variant::Bare | Variant::Layer) {
         // Same size as a real session cookie, so that parsing costs the floor too.
         return format!("session={}", "A".repeat(43));
     }
@@ -340,6 +361,7 @@ impl Subject {
     async fn new(variant: Variant, sessions: usize) -> Self {
         let router = match variant {
             Variant::Bare => bare::router(),
+            Variant::Layer => layer::router(),
             Variant::Ours => ours::router(),
             Variant::TowerSessions => tower_sessions_variant::router(),
             Variant::AxumSession => axum_session_variant::router().await,
@@ -617,7 +639,7 @@ fn report(options: &Options, samples: &Samples) {
             print!(" × {} |", other.name());
         }
         println!();
-        println!("|---|---|---|---|---|---|");
+        println!("|---|---|{}", "---|".repeat(VARIANTS.len()));
         for (v, variant) in VARIANTS.into_iter().enumerate() {
             let (med, min, max) = summary(&samples[w][v]);
             print!(
@@ -654,17 +676,24 @@ fn report(options: &Options, samples: &Samples) {
         .iter()
         .position(|v| *v == Variant::TowerSessions)
         .unwrap_or(2);
-    println!("| workload | × bare axum | target | tower-sessions ÷ ours | target |");
-    println!("|---|---|---|---|---|");
+    let layer = VARIANTS
+        .iter()
+        .position(|v| *v == Variant::Layer)
+        .unwrap_or(1);
+    println!(
+        "| workload | × bare axum | target | × pass-through layer | tower-sessions ÷ ours | target |"
+    );
+    println!("|---|---|---|---|---|---|");
     for (w, workload) in WORKLOADS.into_iter().enumerate() {
         let (vs_bare, _, _) = ratio(&samples[w], ours, bare);
+        let (vs_layer, _, _) = ratio(&samples[w], ours, layer);
         let (speedup, _, _) = ratio(&samples[w], tower, ours);
         let bare_target = match workload.target_vs_bare() {
             Some(t) => format!("≤ {t:.2} {}", mark(vs_bare <= t)),
             None => "–".to_owned(),
         };
         println!(
-            "| {} | {vs_bare:.2} | {bare_target} | {speedup:.2} | ≥ 2.00 {} |",
+            "| {} | {vs_bare:.2} | {bare_target} | {vs_layer:.2} | {speedup:.2} | ≥ 2.00 {} |",
             workload.name(),
             mark(speedup >= 2.0)
         );
