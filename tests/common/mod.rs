@@ -84,6 +84,10 @@ pub struct TestStore {
     pub down: Arc<AtomicBool>,
     pub writes_down: Arc<AtomicBool>,
     pub deletes_down: Arc<AtomicBool>,
+    /// How many of the next creates to refuse as conflicts (a taken key or public id).
+    pub conflicts: Arc<AtomicUsize>,
+    /// The public id of every create asked for, in order.
+    pub created_ids: Arc<std::sync::Mutex<Vec<session_runtime::PublicId>>>,
     /// Every operation in the order it was called.
     pub ops: Arc<std::sync::Mutex<Vec<StoreOp>>>,
 }
@@ -96,6 +100,8 @@ impl TestStore {
             down: Arc::default(),
             writes_down: Arc::default(),
             deletes_down: Arc::default(),
+            conflicts: Arc::default(),
+            created_ids: Arc::default(),
             ops: Arc::default(),
         }
     }
@@ -137,6 +143,17 @@ impl SessionStore for TestStore {
     }
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
         self.check(StoreOp::Create, &self.counts.create)?;
+        self.created_ids
+            .lock()
+            .unwrap()
+            .push(record.public_id.clone());
+        let conflict = self
+            .conflicts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if conflict {
+            return Err(StoreError::Conflict);
+        }
         self.inner.create(key, record).await
     }
     async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {

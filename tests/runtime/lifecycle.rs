@@ -188,110 +188,20 @@ async fn the_device_label_comes_from_the_user_agent_truncated() {
     assert_eq!(device.chars().count(), 120);
 }
 
-/// A memory store that refuses its first creates as conflicts (a taken key or public id, as
-/// a collision would), and notes the public id of every create it is asked for.
-#[derive(Clone)]
-struct ConflictingStore {
-    inner: session_runtime::MemoryStore,
-    refusals: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    asked: std::sync::Arc<std::sync::Mutex<Vec<session_runtime::PublicId>>>,
-}
-
-mod conflicting {
-    use std::sync::atomic::Ordering;
-    use std::time::SystemTime;
-
-    use session_runtime::{
-        PublicId, Record, SessionInfo, SessionKey, SessionStore, StoreError, Update,
-    };
-
-    impl SessionStore for super::ConflictingStore {
-        async fn load(
-            &self,
-            key: &SessionKey,
-            now: SystemTime,
-        ) -> Result<Option<Record>, StoreError> {
-            self.inner.load(key, now).await
-        }
-        async fn create(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
-            self.asked.lock().unwrap().push(record.public_id.clone());
-            let refuse = self
-                .refusals
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok();
-            if refuse {
-                return Err(StoreError::Conflict);
-            }
-            self.inner.create(key, record).await
-        }
-        async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
-            self.inner.update(key, update).await
-        }
-        async fn rotate(
-            &self,
-            old: &SessionKey,
-            new: &SessionKey,
-            update: &Update,
-        ) -> Result<bool, StoreError> {
-            self.inner.rotate(old, new, update).await
-        }
-        async fn touch(
-            &self,
-            key: &SessionKey,
-            last_seen: SystemTime,
-            expires_at: SystemTime,
-        ) -> Result<bool, StoreError> {
-            self.inner.touch(key, last_seen, expires_at).await
-        }
-        async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-            self.inner.delete(key).await
-        }
-        async fn list_user(
-            &self,
-            user_id: &str,
-            now: SystemTime,
-        ) -> Result<Vec<SessionInfo>, StoreError> {
-            self.inner.list_user(user_id, now).await
-        }
-        async fn delete_user(
-            &self,
-            user_id: &str,
-            keep: Option<&SessionKey>,
-        ) -> Result<u64, StoreError> {
-            self.inner.delete_user(user_id, keep).await
-        }
-        async fn delete_public(
-            &self,
-            user_id: &str,
-            public_id: &PublicId,
-        ) -> Result<bool, StoreError> {
-            self.inner.delete_public(user_id, public_id).await
-        }
-        async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {
-            self.inner.sweep(now).await
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_create_refused_as_a_conflict_is_retried_under_a_new_public_id() {
-    let store = ConflictingStore {
-        inner: session_runtime::MemoryStore::new(),
-        refusals: std::sync::Arc::new(2.into()),
-        asked: std::sync::Arc::default(),
-    };
-    let app = crate::common::routes::app(store.clone(), session_runtime::SessionConfig::default());
+    use std::sync::atomic::Ordering;
+    let (app, store, _) = fixture();
+    store.conflicts.store(2, Ordering::SeqCst);
     let r = post(&app, "/login/7", None).await;
     assert_eq!(r.status, 200, "two conflicts, then the login goes through");
-    let asked = store.asked.lock().unwrap().clone();
+    let asked = store.created_ids.lock().unwrap().clone();
     assert_eq!(asked.len(), 3);
     assert!(asked[0] != asked[1] && asked[1] != asked[2] && asked[0] != asked[2]);
     assert_eq!(get(&app, "/me", r.token().as_deref()).await.status, 200);
 
     // Past the retries, the conflict is the store's answer: a 503, and no session.
-    store
-        .refusals
-        .store(10, std::sync::atomic::Ordering::SeqCst);
+    store.conflicts.store(10, Ordering::SeqCst);
     let r = post(&app, "/login/8", None).await;
     assert_eq!(r.status, 503);
     assert_eq!(store.inner.len(), 1);
