@@ -365,6 +365,48 @@ mod tests {
     }
 
     #[test]
+    fn merging_agrees_with_a_map_on_generated_changes() {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let names = ["a", "b", "c", "d", "e", "f1", "f10", "f2", "\"q\"", "1,2"];
+        let values = ["1", "", "\"x,9\"", "[1,2,3]", "12,34,ab"];
+        let pick = |rng: &mut rand::rngs::StdRng| {
+            let mut map = BTreeMap::new();
+            for name in names {
+                if rng.random_bool(0.5) {
+                    let value = values[rng.random_range(0..values.len())];
+                    map.insert(name.to_owned(), value.to_owned());
+                }
+            }
+            map
+        };
+        for _ in 0..5_000 {
+            let base = pick(&mut rng);
+            let set = pick(&mut rng);
+            let removed: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|_| rng.random_bool(0.3))
+                .collect();
+            let mut expected = base.clone();
+            for name in &removed {
+                expected.remove(*name);
+            }
+            expected.extend(set.clone());
+            let merged = Fields::from_map(&base)
+                .merged(set.iter().map(|(n, v)| (n.as_str(), v.as_str())), |n| {
+                    removed.contains(&n)
+                });
+            assert_eq!(
+                merged.to_map(),
+                expected,
+                "{base:?} + {set:?} - {removed:?}"
+            );
+            assert_eq!(merged, Fields::from_map(&expected), "packed the same way");
+        }
+    }
+
+    #[test]
     fn merging_sets_removes_and_keeps_order() {
         let f = fields(&[("b", "2"), ("d", "4")]);
         let merged = f.merged([("a", "1"), ("d", "40"), ("e", "5")].into_iter(), |n| {
