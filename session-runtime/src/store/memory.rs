@@ -754,3 +754,136 @@ mod packed_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod index_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn key() -> SessionKey {
+        SessionKey::from_bytes(rand::random())
+    }
+
+    fn record(user: &str, now: SystemTime) -> Record {
+        Record {
+            public_id: PublicId::generate().unwrap(),
+            user_id: Some(user.to_owned()),
+            data: BTreeMap::new(),
+            created_at: now,
+            last_seen: now,
+            expires_at: now + Duration::from_secs(3600),
+            absolute_expires_at: now + Duration::from_secs(7200),
+            authenticated_at: Some(now),
+            device: None,
+            version: 0,
+        }
+    }
+
+    /// Every record of a user is in the user's index under its public id, and every index
+    /// entry names a record of that user with that public id.
+    fn assert_index_matches_records(store: &MemoryStore, users: &[&str]) {
+        let inner = &store.inner;
+        for user in users {
+            let records: Vec<(SessionKey, PublicId)> = inner
+                .records
+                .iter()
+                .filter(|r| r.user_id.as_deref() == Some(*user))
+                .map(|r| (*r.key(), r.public_id.clone()))
+                .collect();
+            let indexed = inner
+                .by_user
+                .get(*user)
+                .map(|s| s.keys())
+                .unwrap_or_default();
+            assert_eq!(
+                indexed.len(),
+                records.len(),
+                "{user}: index and records disagree"
+            );
+            for (key, public_id) in &records {
+                let slot = inner.public_slot(public_id);
+                let sessions = inner.by_user.get(*user).unwrap();
+                assert_eq!(
+                    sessions.get(slot),
+                    Some(*key),
+                    "{user}: {public_id} not indexed"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_per_user_index_stays_in_step_with_the_records_under_concurrent_writes() {
+        let store = MemoryStore::builder().no_background_sweep().build();
+        let users = ["\"a\"", "\"b\""];
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    let now = SystemTime::now();
+                    let mut mine: Vec<SessionKey> = Vec::new();
+                    for i in 0..400 {
+                        let user = users[(t + i) % users.len()];
+                        let k = key();
+                        store.create_now(&k, &record(user, now)).unwrap();
+                        mine.push(k);
+                        match i % 4 {
+                            // Rotate one of this worker's sessions to a new key.
+                            0 => {
+                                let old = mine.swap_remove(i % mine.len());
+                                let new = key();
+                                let moved = rt
+                                    .block_on(store.rotate(&old, &new, &Update::default()))
+                                    .unwrap();
+                                if moved {
+                                    mine.push(new);
+                                }
+                            }
+                            // End one of them.
+                            1 | 2 => {
+                                let gone = mine.swap_remove(i % mine.len());
+                                rt.block_on(store.delete(&gone)).unwrap();
+                            }
+                            // Revoke one by public id, as its user.
+                            _ => {
+                                let victim = mine.swap_remove(i % mine.len());
+                                let found = store
+                                    .inner
+                                    .records
+                                    .get(&victim)
+                                    .map(|r| (r.user_id.clone(), r.public_id.clone()));
+                                if let Some((Some(owner), public_id)) = found {
+                                    let revoked = rt
+                                        .block_on(store.delete_public(&owner, &public_id))
+                                        .unwrap();
+                                    assert!(revoked, "a live session is revoked by its id");
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        assert_index_matches_records(&store, &users);
+        assert_eq!(store.len(), store.inner.records.len());
+        // Ending every session of each user empties the index.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for user in users {
+            rt.block_on(store.delete_user(user, None)).unwrap();
+            assert!(
+                store.inner.by_user.get(user).is_none(),
+                "{user} left in the index"
+            );
+        }
+        assert!(store.is_empty());
+    }
+}
