@@ -1,5 +1,7 @@
 //! The in-memory store: the embedded default, for one process.
 
+#[cfg(test)]
+use std::collections::HashSet;
 use std::collections::{HashMap, hash_map};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
@@ -47,9 +49,10 @@ pub struct MemoryStore {
     inner: Arc<Inner>,
 }
 
-/// Hashes a [`SessionKey`] by folding its bytes: the key is already a SHA-256, uniformly
-/// distributed, so hashing it again with SipHash would only be a second hash on every
-/// request. Safe against flooding: only server-made keys are ever inserted.
+/// Hashes a [`SessionKey`] by folding its bytes, and a public id's [`Slot`] by spreading
+/// its bits: both are already uniformly distributed (a SHA-256, a keyed hash), so hashing
+/// them again with SipHash would only be a second hash on every request. Safe against
+/// flooding: only server-made keys and slots are ever inserted.
 #[derive(Default)]
 struct KeyHasher(u64);
 
@@ -64,6 +67,13 @@ impl Hasher for KeyHasher {
             word[..chunk.len()].copy_from_slice(chunk);
             self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
         }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // A 32-bit slot leaves the top half of the word zero, and the hash table tells its
+        // entries apart by the top bits: the multiplication (by 2^64 / golden ratio) fills
+        // them.
+        self.0 = (self.0.rotate_left(23) ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -752,6 +762,32 @@ mod packed_tests {
             stored.apply(&Changes::from(update));
             assert_eq!(stored.to_record(), expected, "{update:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod hasher_tests {
+    use super::*;
+
+    /// The hash table compares entries whose top 7 hash bits match: those bits must vary.
+    fn distinct_top_bits<T: std::hash::Hash>(values: impl Iterator<Item = T>) -> usize {
+        let by_key = ByKey::default();
+        let tags: HashSet<u64> = values.map(|v| by_key.hash_one(v) >> 57).collect();
+        tags.len()
+    }
+
+    #[test]
+    fn slots_and_keys_spread_over_the_top_bits_of_the_hash() {
+        let slots = (0..2_000).map(|_| rand::random::<Slot>());
+        assert!(
+            distinct_top_bits(slots) > 100,
+            "slots collide in the table's tags"
+        );
+        let keys = (0..2_000).map(|_| SessionKey::from_bytes(rand::random()));
+        assert!(
+            distinct_top_bits(keys) > 100,
+            "keys collide in the table's tags"
+        );
     }
 }
 
