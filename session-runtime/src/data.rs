@@ -5,6 +5,7 @@
 //! own packed copy, and only the fields it changes are owned by the request.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -96,37 +97,22 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 thread_local! {
     /// Where fields are packed before they are shared: the shared copy is then the only
     /// allocation a save makes.
-    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
 }
 
 /// The fields that `write` packs, as one shared string; no fields, no allocation.
+///
+/// The buffer is taken out of the thread's slot while in use, so a thread being torn down
+/// (no slot) simply packs into a buffer of its own.
 fn packed(write: impl FnOnce(&mut String)) -> Fields {
-    let share = |out: &str| Fields((!out.is_empty()).then(|| Arc::from(out)));
-    let mut write = Some(write);
-    let in_scratch = SCRATCH
-        .try_with(|scratch| {
-            let mut out = scratch.try_borrow_mut().ok()?;
-            out.clear();
-            (write.take()?)(&mut out);
-            let fields = share(&out);
-            if out.capacity() > SCRATCH_KEEP {
-                *out = String::new();
-            }
-            Some(fields)
-        })
-        .ok()
-        .flatten();
-    match (in_scratch, write) {
-        (Some(fields), _) => fields,
-        // The buffer is out of reach (the thread is being torn down): one of its own.
-        (None, Some(write)) => {
-            let mut out = String::new();
-            write(&mut out);
-            share(&out)
-        }
-        // Not reached: `write` is only taken on the way to `Some`.
-        (None, None) => Fields::default(),
+    let mut out = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    out.clear();
+    write(&mut out);
+    let fields = Fields((!out.is_empty()).then(|| Arc::from(out.as_str())));
+    if out.capacity() <= SCRATCH_KEEP {
+        let _ = SCRATCH.try_with(|scratch| scratch.set(out));
     }
+    fields
 }
 
 fn push_field(out: &mut String, name: &str, value: &str) {
@@ -361,7 +347,8 @@ mod tests {
         assert_eq!(small.iter().collect::<Vec<_>>(), [("c", "2")]);
         let merged = large.merged([("b", "3")].into_iter(), |n| n == "a");
         assert_eq!(merged.iter().collect::<Vec<_>>(), [("b", "3")]);
-        SCRATCH.with(|scratch| assert!(scratch.borrow().capacity() <= SCRATCH_KEEP));
+        let kept = SCRATCH.with(Cell::take);
+        assert!(kept.capacity() <= SCRATCH_KEEP);
     }
 
     #[test]
