@@ -1,17 +1,25 @@
 //! What a session layer costs per request: this project against bare axum and its peers.
 //!
 //! ```sh
-//! cargo bench --bench peers                  # the full run (a few minutes)
+//! cargo bench --bench peers                  # the full run (a minute or two)
 //! cargo bench --bench peers -- --smoke       # a few requests of each kind, to prove it runs
-//! cargo bench --bench peers -- --rounds 5 --iters 5000
+//! cargo bench --bench peers -- --rounds 21 --iters 3000
+//! cargo bench --bench peers -- --profile ours-around read 20000   # one variant, for perf
 //! ```
 //!
 //! Variants: bare axum (the floor), bare axum behind a pass-through layer (what any layer
 //! costs in axum: the floor for a session layer), this project with `MemoryStore`,
-//! `tower-sessions` with its `MemoryStore`, `axum_session` in memory mode (null pool). Every variant serves the same
-//! routes with the same handler bodies, all on axum 0.8, driven in-process with
-//! `tower::ServiceExt::oneshot` (no network). Each router is finished with `with_state(())`,
-//! as `axum::serve` does, so that layers are applied once and not on every request.
+//! `tower-sessions` with its `MemoryStore`, `axum_session` in memory mode (null pool). Every
+//! variant serves the same routes with the same handler bodies, all on axum 0.8, driven
+//! in-process with `tower::ServiceExt::oneshot` (no network). Each router is finished with
+//! `with_state(())`, as `axum::serve` does, so that layers are applied once and not on every
+//! request.
+//!
+//! Each session layer is measured in both of axum's mounts: added with `Router::layer`, as
+//! the peers' documentation shows, and around the finished router (`layer.layer(router)`).
+//! axum boxes the layered service of every route it layers, per request; around the router
+//! nothing is boxed, and a pass-through layer there costs nothing measurable (callgrind:
+//! the same instruction count as bare axum), so bare axum is that mount's floor.
 //!
 //! Workloads:
 //! - `untouched`: the layer is there, the handler ignores the session; the request carries a
@@ -25,7 +33,14 @@
 //! The run is interleaved: every round measures every workload on every variant, in an
 //! order that rotates from round to round, so machine drift hits all variants alike. Ratios
 //! are taken pair by pair within a round, then summarised (median, min, max) over rounds.
+//! Rounds are many and short (101 of 3,000 requests a variant): on a shared machine the
+//! noise comes in bursts, and the shorter the round, the more surely both sides of a pair
+//! see the same machine.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -33,7 +48,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use axum::routing::{get, post};
-use tower::ServiceExt as _;
+use tower::{Layer as _, Service, ServiceExt as _};
 
 /// A fresh value for every write, so that no variant can skip the write as unchanged.
 static COUNTER: AtomicU64 = AtomicU64::new(1);
@@ -63,13 +78,15 @@ mod bare {
         "ok"
     }
 
-    pub(crate) fn router() -> Router {
-        Router::new()
-            .route("/untouched", get(untouched))
-            .route("/me", get(me))
-            .route("/write", post(write))
-            .route("/login", post(login))
-            .with_state(())
+    pub(crate) fn app() -> Box<dyn App> {
+        served(
+            Router::new()
+                .route("/untouched", get(untouched))
+                .route("/me", get(me))
+                .route("/write", post(write))
+                .route("/login", post(login))
+                .with_state(()),
+        )
     }
 }
 
@@ -78,14 +95,16 @@ mod bare {
 mod layer {
     use super::*;
 
-    pub(crate) fn router() -> Router {
-        Router::new()
-            .route("/untouched", get(untouched))
-            .route("/me", get(bare::me))
-            .route("/write", post(bare::write))
-            .route("/login", post(bare::login))
-            .layer(tower::util::MapRequestLayer::new(|req: Request<Body>| req))
-            .with_state(())
+    pub(crate) fn app() -> Box<dyn App> {
+        served(
+            Router::new()
+                .route("/untouched", get(untouched))
+                .route("/me", get(bare::me))
+                .route("/write", post(bare::write))
+                .route("/login", post(bare::login))
+                .layer(tower::util::MapRequestLayer::new(|req: Request<Body>| req))
+                .with_state(()),
+        )
     }
 }
 
@@ -120,15 +139,18 @@ mod ours {
         Ok("ok")
     }
 
-    pub(crate) fn router() -> Router {
+    pub(crate) fn app(mount: Mount) -> Box<dyn App> {
         let store = MemoryStore::builder().max_records(10_000_000).build();
-        Router::new()
+        let layer = SessionLayer::new(store, SessionConfig::default());
+        let routes = Router::new()
             .route("/untouched", get(untouched))
             .route("/me", get(me))
             .route("/write", post(write))
-            .route("/login", post(login))
-            .layer(SessionLayer::new(store, SessionConfig::default()))
-            .with_state(())
+            .route("/login", post(login));
+        match mount {
+            Mount::Route => served(routes.layer(layer).with_state(())),
+            Mount::Around => served(layer.layer(routes.with_state(()))),
+        }
     }
 }
 
@@ -161,14 +183,17 @@ mod tower_sessions_variant {
         Ok("ok")
     }
 
-    pub(crate) fn router() -> Router {
-        Router::new()
+    pub(crate) fn app(mount: Mount) -> Box<dyn App> {
+        let layer = SessionManagerLayer::new(MemoryStore::default());
+        let routes = Router::new()
             .route("/untouched", get(untouched))
             .route("/me", get(me))
             .route("/write", post(write))
-            .route("/login", post(login))
-            .layer(SessionManagerLayer::new(MemoryStore::default()))
-            .with_state(())
+            .route("/login", post(login));
+        match mount {
+            Mount::Route => served(routes.layer(layer).with_state(())),
+            Mount::Around => served(layer.layer(routes.with_state(()))),
+        }
     }
 }
 
@@ -198,17 +223,20 @@ mod axum_session_variant {
         "ok"
     }
 
-    pub(crate) async fn router() -> Router {
+    pub(crate) async fn app(mount: Mount) -> Box<dyn App> {
         let store = SessionStore::<SessionNullPool>::new(None, SessionConfig::default())
             .await
             .expect("axum_session memory store");
-        Router::new()
+        let layer = SessionLayer::new(store);
+        let routes = Router::new()
             .route("/untouched", get(untouched))
             .route("/me", get(me))
             .route("/write", post(write))
-            .route("/login", post(login))
-            .layer(SessionLayer::new(store))
-            .with_state(())
+            .route("/login", post(login));
+        match mount {
+            Mount::Route => served(routes.layer(layer).with_state(())),
+            Mount::Around => served(layer.layer(routes.with_state(()))),
+        }
     }
 }
 
@@ -221,12 +249,28 @@ enum Variant {
     AxumSession,
 }
 
-const VARIANTS: [Variant; 5] = [
-    Variant::Bare,
-    Variant::Layer,
-    Variant::Ours,
-    Variant::TowerSessions,
-    Variant::AxumSession,
+/// Where a session layer sits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mount {
+    /// `Router::layer`: what the peers' documentation shows. axum wraps every route in the
+    /// layer and boxes the layered service, so a clone of it and its future are boxed on
+    /// every request (the pass-through layer's cost).
+    Route,
+    /// Around the finished `Router` (`layer.layer(router)`): no boxing, the layer sees every
+    /// request before routing. A pass-through layer costs nothing there.
+    Around,
+}
+
+/// Every variant measured, in the order of the tables.
+const SUBJECTS: [(Variant, Mount); 8] = [
+    (Variant::Bare, Mount::Route),
+    (Variant::Layer, Mount::Route),
+    (Variant::Ours, Mount::Route),
+    (Variant::TowerSessions, Mount::Route),
+    (Variant::AxumSession, Mount::Route),
+    (Variant::Ours, Mount::Around),
+    (Variant::TowerSessions, Mount::Around),
+    (Variant::AxumSession, Mount::Around),
 ];
 
 impl Variant {
@@ -247,6 +291,22 @@ impl Variant {
             Variant::Ours => "typed-sessions",
             Variant::TowerSessions => "tower-sessions",
             Variant::AxumSession => "axum_session",
+        }
+    }
+}
+
+impl Mount {
+    fn slug(self) -> &'static str {
+        match self {
+            Mount::Route => "",
+            Mount::Around => "-around",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Mount::Route => "layers added with `Router::layer`",
+            Mount::Around => "layers around the `Router`",
         }
     }
 }
@@ -306,14 +366,14 @@ const CONTENDED_SESSIONS: usize = 1_000;
 /// Concurrent tasks in the contended workload.
 const CONTENDED_TASKS: usize = 32;
 
-/// One variant, ready to serve: its router and the cookies of logged-in sessions.
+/// One variant, ready to serve: its app and the cookies of logged-in sessions.
 struct Subject {
     variant: Variant,
-    router: Router,
+    app: Box<dyn App>,
     /// The `Cookie` header of one logged-in session, for the sequential workloads.
     cookie: String,
     /// The `Cookie` headers of the contended workload's sessions.
-    sessions: Vec<String>,
+    sessions: Arc<Vec<String>>,
 }
 
 fn request(method: &str, path: &str, cookie: Option<&str>) -> Request<Body> {
@@ -324,11 +384,116 @@ fn request(method: &str, path: &str, cookie: Option<&str>) -> Request<Body> {
     builder.body(Body::empty()).expect("valid request")
 }
 
-async fn call(router: &Router, req: Request<Body>) -> Response<Body> {
-    router.clone().oneshot(req).await.expect("infallible")
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A variant's service, whatever its type. The request loops are generic over the service
+/// (nothing is boxed per request); only a whole batch goes through this trait object.
+trait App {
+    /// One request, for setup: its status and headers.
+    fn call(&self, req: Request<Body>) -> BoxFuture<'_, Response<()>>;
+    /// `n` requests one after the other, each `(method, path, cookie)`; ns per request.
+    fn sequential<'a>(
+        &'a self,
+        what: &'static str,
+        request: (&'static str, &'static str, Option<&'a str>),
+        n: usize,
+    ) -> BoxFuture<'a, f64>;
+    /// `n` requests spread over many tasks on `rt`; wall-clock ns per request.
+    fn contended(
+        &self,
+        what: &'static str,
+        rt: &tokio::runtime::Runtime,
+        sessions: Arc<Vec<String>>,
+        n: usize,
+    ) -> f64;
 }
 
-fn expect_ok(res: &Response<Body>, what: &str, variant: Variant) {
+struct Served<S>(S);
+
+fn served<S, B>(service: S) -> Box<dyn App>
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
+    S: Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    Box::new(Served(service))
+}
+
+impl<S, B> App for Served<S>
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
+    S: Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    fn call(&self, req: Request<Body>) -> BoxFuture<'_, Response<()>> {
+        let service = self.0.clone();
+        Box::pin(async move {
+            let res = service.oneshot(req).await.expect("infallible");
+            res.map(|_| ())
+        })
+    }
+
+    fn sequential<'a>(
+        &'a self,
+        what: &'static str,
+        (method, path, cookie): (&'static str, &'static str, Option<&'a str>),
+        n: usize,
+    ) -> BoxFuture<'a, f64> {
+        Box::pin(async move {
+            let start = Instant::now();
+            for _ in 0..n {
+                let res = self.0.clone().oneshot(request(method, path, cookie)).await;
+                let status = res.expect("infallible").status();
+                if status != StatusCode::OK {
+                    panic!("{what} answered {status} to {method} {path}");
+                }
+            }
+            start.elapsed().as_nanos() as f64 / n as f64
+        })
+    }
+
+    fn contended(
+        &self,
+        what: &'static str,
+        rt: &tokio::runtime::Runtime,
+        sessions: Arc<Vec<String>>,
+        n: usize,
+    ) -> f64 {
+        let per_task = n.div_ceil(CONTENDED_TASKS);
+        let start = Instant::now();
+        rt.block_on(async {
+            let mut tasks = Vec::with_capacity(CONTENDED_TASKS);
+            for t in 0..CONTENDED_TASKS {
+                let service = self.0.clone();
+                let sessions = sessions.clone();
+                tasks.push(tokio::spawn(async move {
+                    for i in 0..per_task {
+                        let k = (t * 7919 + i * 31) % sessions.len();
+                        let cookie = Some(sessions[k].as_str());
+                        let req = if i % 10 == 0 {
+                            request("POST", "/write", cookie)
+                        } else {
+                            request("GET", "/me", cookie)
+                        };
+                        let res = service.clone().oneshot(req).await;
+                        let status = res.expect("infallible").status();
+                        if status != StatusCode::OK {
+                            panic!("{what} answered {status} (contended)");
+                        }
+                    }
+                }));
+            }
+            for task in tasks {
+                task.await.expect("contended task");
+            }
+        });
+        start.elapsed().as_nanos() as f64 / (per_task * CONTENDED_TASKS) as f64
+    }
+}
+
+fn expect_ok(res: &Response<()>, what: &str, variant: Variant) {
     assert_eq!(
         res.status(),
         StatusCode::OK,
@@ -338,12 +503,12 @@ fn expect_ok(res: &Response<Body>, what: &str, variant: Variant) {
 }
 
 /// Logs in and returns the `Cookie` header that carries the new session.
-async fn login_cookie(variant: Variant, router: &Router) -> String {
+async fn login_cookie(variant: Variant, app: &dyn App) -> String {
     if matches!(variant, Variant::Bare | Variant::Layer) {
         // Same size as a real session cookie, so that parsing costs the floor too.
         return format!("session={}", "A".repeat(43));
     }
-    let res = call(router, request("POST", "/login", None)).await;
+    let res = app.call(request("POST", "/login", None)).await;
     expect_ok(&res, "login", variant);
     let cookies: Vec<&str> = res
         .headers()
@@ -358,98 +523,59 @@ async fn login_cookie(variant: Variant, router: &Router) -> String {
 }
 
 impl Subject {
-    async fn new(variant: Variant, sessions: usize) -> Self {
-        let router = match variant {
-            Variant::Bare => bare::router(),
-            Variant::Layer => layer::router(),
-            Variant::Ours => ours::router(),
-            Variant::TowerSessions => tower_sessions_variant::router(),
-            Variant::AxumSession => axum_session_variant::router().await,
+    async fn new((variant, mount): (Variant, Mount), sessions: usize) -> Self {
+        let app = match variant {
+            Variant::Bare => bare::app(),
+            Variant::Layer => layer::app(),
+            Variant::Ours => ours::app(mount),
+            Variant::TowerSessions => tower_sessions_variant::app(mount),
+            Variant::AxumSession => axum_session_variant::app(mount).await,
         };
-        let cookie = login_cookie(variant, &router).await;
+        let cookie = login_cookie(variant, app.as_ref()).await;
         let mut all = Vec::with_capacity(sessions);
         for _ in 0..sessions {
-            all.push(login_cookie(variant, &router).await);
+            all.push(login_cookie(variant, app.as_ref()).await);
         }
         let subject = Self {
             variant,
-            router,
+            app,
             cookie,
-            sessions: all,
+            sessions: Arc::new(all),
         };
         // The session is really there: the read answers 200, not 401.
-        let res = call(&subject.router, subject.read()).await;
+        let res = subject
+            .app
+            .call(request("GET", "/me", Some(&subject.cookie)))
+            .await;
         expect_ok(&res, "read after login", variant);
         subject
     }
 
-    fn read(&self) -> Request<Body> {
-        request("GET", "/me", Some(&self.cookie))
-    }
-
     /// Runs `n` requests of a sequential workload; returns ns per request.
     async fn run_sequential(&self, workload: Workload, n: usize) -> f64 {
-        let start = Instant::now();
-        for _ in 0..n {
-            let req = match workload {
-                Workload::Untouched => request("GET", "/untouched", Some(&self.cookie)),
-                Workload::Read => self.read(),
-                Workload::Write => request("POST", "/write", Some(&self.cookie)),
-                Workload::Login => request("POST", "/login", None),
-                Workload::Contended => unreachable!("contended runs on its own runtime"),
-            };
-            let res = call(&self.router, req).await;
-            debug_assert_eq!(res.status(), StatusCode::OK);
-            if res.status() != StatusCode::OK {
-                panic!(
-                    "{} answered {} to {:?}",
-                    self.variant.name(),
-                    res.status(),
-                    workload
-                );
-            }
-        }
-        start.elapsed().as_nanos() as f64 / n as f64
+        let cookie = Some(self.cookie.as_str());
+        let request = match workload {
+            Workload::Untouched => ("GET", "/untouched", cookie),
+            Workload::Read => ("GET", "/me", cookie),
+            Workload::Write => ("POST", "/write", cookie),
+            Workload::Login => ("POST", "/login", None),
+            Workload::Contended => unreachable!("contended runs on its own runtime"),
+        };
+        self.app.sequential(self.variant.name(), request, n).await
     }
 
     /// Runs `n` requests spread over many tasks on `rt`; returns wall-clock ns per request.
     fn run_contended(&self, rt: &tokio::runtime::Runtime, n: usize) -> f64 {
-        let per_task = n.div_ceil(CONTENDED_TASKS);
-        let sessions: std::sync::Arc<Vec<String>> = std::sync::Arc::new(self.sessions.clone());
-        let variant = self.variant;
-        let start = Instant::now();
-        rt.block_on(async {
-            let mut tasks = Vec::with_capacity(CONTENDED_TASKS);
-            for t in 0..CONTENDED_TASKS {
-                let router = self.router.clone();
-                let sessions = sessions.clone();
-                tasks.push(tokio::spawn(async move {
-                    for i in 0..per_task {
-                        let k = (t * 7919 + i * 31) % sessions.len();
-                        let cookie = Some(sessions[k].as_str());
-                        let req = if i % 10 == 0 {
-                            request("POST", "/write", cookie)
-                        } else {
-                            request("GET", "/me", cookie)
-                        };
-                        let res = call(&router, req).await;
-                        if res.status() != StatusCode::OK {
-                            panic!("{} answered {} (contended)", variant.name(), res.status());
-                        }
-                    }
-                }));
-            }
-            for task in tasks {
-                task.await.expect("contended task");
-            }
-        });
-        start.elapsed().as_nanos() as f64 / (per_task * CONTENDED_TASKS) as f64
+        self.app
+            .contended(self.variant.name(), rt, self.sessions.clone(), n)
     }
 }
 
 struct Options {
     /// `--profile VARIANT WORKLOAD N`: run only that, with no report (for callgrind or perf).
-    profile: Option<(Variant, Workload, usize)>,
+    /// `VARIANT`: `bare`, `layer`, `ours`, `tower-sessions` or `axum_session`, and the last
+    /// three with `-around` (mounted around the router).
+    profile: Option<((Variant, Mount), Workload, usize)>,
     rounds: usize,
     iters: usize,
     login_iters: usize,
@@ -460,10 +586,10 @@ impl Options {
     fn from_args() -> Self {
         let mut options = Options {
             profile: None,
-            rounds: 15,
-            iters: 20_000,
-            login_iters: 5_000,
-            contended_iters: 32_000,
+            rounds: 101,
+            iters: 3_000,
+            login_iters: 750,
+            contended_iters: 4_800,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -492,9 +618,9 @@ impl Options {
                 "--profile" => {
                     let variant = args.next().unwrap_or_default();
                     let workload = args.next().unwrap_or_default();
-                    let variant = VARIANTS
+                    let variant = SUBJECTS
                         .into_iter()
-                        .find(|v| v.slug() == variant)
+                        .find(|(v, m)| format!("{}{}", v.slug(), m.slug()) == variant)
                         .unwrap_or_else(|| panic!("--profile: unknown variant {variant:?}"));
                     let workload = WORKLOADS
                         .into_iter()
@@ -545,7 +671,13 @@ fn main() {
         } else {
             seq.block_on(subject.run_sequential(workload, n))
         };
-        println!("{} {}: {ns:.0} ns/request", variant.name(), workload.name());
+        let (variant, mount) = variant;
+        println!(
+            "{}{} {}: {ns:.0} ns/request",
+            variant.name(),
+            mount.slug(),
+            workload.name()
+        );
         return;
     }
 
@@ -556,7 +688,7 @@ fn main() {
     };
     let subjects: Vec<Subject> = seq.block_on(async {
         let mut subjects = Vec::new();
-        for variant in VARIANTS {
+        for variant in SUBJECTS {
             subjects.push(Subject::new(variant, contended).await);
         }
         subjects
@@ -574,12 +706,12 @@ fn main() {
         }
     }
 
-    let mut samples: Samples = vec![vec![Vec::new(); VARIANTS.len()]; WORKLOADS.len()];
+    let mut samples: Samples = vec![vec![Vec::new(); SUBJECTS.len()]; WORKLOADS.len()];
     let started = Instant::now();
     for round in 0..options.rounds {
         for (w, workload) in WORKLOADS.into_iter().enumerate() {
-            for offset in 0..VARIANTS.len() {
-                let v = (round + offset) % VARIANTS.len();
+            for offset in 0..SUBJECTS.len() {
+                let v = (round + offset) % SUBJECTS.len();
                 let subject = &subjects[v];
                 let n = options.iters(workload);
                 let ns = if workload == Workload::Contended {
@@ -630,73 +762,80 @@ fn report(options: &Options, samples: &Samples) {
         options.rounds, options.iters, options.login_iters, options.contended_iters
     );
     println!("ratios are per-round pairs: median [min–max] over rounds");
+    let at = |variant: Variant, mount: Mount| {
+        SUBJECTS
+            .iter()
+            .position(|s| *s == (variant, mount))
+            .expect("measured")
+    };
+    let bare = at(Variant::Bare, Mount::Route);
     for (w, workload) in WORKLOADS.into_iter().enumerate() {
-        println!();
-        println!("### {}", workload.name());
-        println!();
-        print!("| variant | ns/request median [min–max] |");
-        for other in VARIANTS {
-            print!(" × {} |", other.name());
-        }
-        println!();
-        println!("|---|---|{}", "---|".repeat(VARIANTS.len()));
-        for (v, variant) in VARIANTS.into_iter().enumerate() {
-            let (med, min, max) = summary(&samples[w][v]);
-            print!(
-                "| {} | {:.0} [{:.0}–{:.0}] |",
-                variant.name(),
-                med,
-                min,
-                max
-            );
-            for o in 0..VARIANTS.len() {
-                if o == v {
-                    print!(" – |");
-                } else {
-                    let (med, min, max) = ratio(&samples[w], v, o);
-                    print!(" {med:.2} [{min:.2}–{max:.2}] |");
-                }
+        for mount in [Mount::Route, Mount::Around] {
+            // The floor is in every table; the layered variants are those of this mount.
+            let rows: Vec<usize> = (0..SUBJECTS.len())
+                .filter(|&i| {
+                    i == bare || (SUBJECTS[i].0 != Variant::Bare && SUBJECTS[i].1 == mount)
+                })
+                .collect();
+            println!();
+            println!("### {}, {}", workload.name(), mount.title());
+            println!();
+            print!("| variant | ns/request median [min–max] |");
+            for &o in &rows {
+                print!(" × {} |", SUBJECTS[o].0.name());
             }
             println!();
+            println!("|---|---|{}", "---|".repeat(rows.len()));
+            for &v in &rows {
+                let (med, min, max) = summary(&samples[w][v]);
+                print!(
+                    "| {} | {med:.0} [{min:.0}–{max:.0}] |",
+                    SUBJECTS[v].0.name()
+                );
+                for &o in &rows {
+                    if o == v {
+                        print!(" – |");
+                    } else {
+                        let (med, min, max) = ratio(&samples[w], v, o);
+                        print!(" {med:.2} [{min:.2}–{max:.2}] |");
+                    }
+                }
+                println!();
+            }
         }
     }
 
     println!();
     println!("### Targets (typed-sessions)");
     println!();
-    let ours = VARIANTS
-        .iter()
-        .position(|v| *v == Variant::Ours)
-        .unwrap_or(1);
-    let bare = VARIANTS
-        .iter()
-        .position(|v| *v == Variant::Bare)
-        .unwrap_or(0);
-    let tower = VARIANTS
-        .iter()
-        .position(|v| *v == Variant::TowerSessions)
-        .unwrap_or(2);
-    let layer = VARIANTS
-        .iter()
-        .position(|v| *v == Variant::Layer)
-        .unwrap_or(1);
     println!(
-        "| workload | × bare axum | target | × pass-through layer | tower-sessions ÷ ours | target |"
+        "| workload | mount | × bare axum | target | × pass-through layer | tower-sessions ÷ ours | target |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
+    let layer = at(Variant::Layer, Mount::Route);
     for (w, workload) in WORKLOADS.into_iter().enumerate() {
-        let (vs_bare, _, _) = ratio(&samples[w], ours, bare);
-        let (vs_layer, _, _) = ratio(&samples[w], ours, layer);
-        let (speedup, _, _) = ratio(&samples[w], tower, ours);
-        let bare_target = match workload.target_vs_bare() {
-            Some(t) => format!("≤ {t:.2} {}", mark(vs_bare <= t)),
-            None => "–".to_owned(),
-        };
-        println!(
-            "| {} | {vs_bare:.2} | {bare_target} | {vs_layer:.2} | {speedup:.2} | ≥ 2.00 {} |",
-            workload.name(),
-            mark(speedup >= 2.0)
-        );
+        for mount in [Mount::Route, Mount::Around] {
+            let ours = at(Variant::Ours, mount);
+            let tower = at(Variant::TowerSessions, mount);
+            let (vs_bare, _, _) = ratio(&samples[w], ours, bare);
+            // Around the router, a pass-through layer costs nothing: bare axum is its floor.
+            let floor = if mount == Mount::Route { layer } else { bare };
+            let (vs_floor, _, _) = ratio(&samples[w], ours, floor);
+            let (speedup, _, _) = ratio(&samples[w], tower, ours);
+            let bare_target = match workload.target_vs_bare() {
+                Some(t) => format!("≤ {t:.2} {}", mark(vs_bare <= t)),
+                None => "–".to_owned(),
+            };
+            let mount = match mount {
+                Mount::Route => "`Router::layer`",
+                Mount::Around => "around",
+            };
+            println!(
+                "| {} | {mount} | {vs_bare:.2} | {bare_target} | {vs_floor:.2} | {speedup:.2} | ≥ 2.00 {} |",
+                workload.name(),
+                mark(speedup >= 2.0)
+            );
+        }
     }
 }
 

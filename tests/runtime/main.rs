@@ -12,6 +12,7 @@ mod failures;
 mod guards;
 mod lifecycle;
 mod memory_store;
+mod mount;
 mod per_user;
 mod saves;
 mod tasks;
