@@ -4,8 +4,9 @@
 //! template. The request's `Cookie` header is read by [`cookie_values`], which finds the
 //! pairs of one name exactly as the crate's `Cookie::split_parse` reads them (a test holds
 //! the two to the same answers on generated headers) without building a `Cookie` for every
-//! pair: on the per-request path that parse was the largest cost of a session read. The
-//! header is only read when a handler loads the session.
+//! pair: on the per-request path that parse was the largest cost of a session read. A
+//! header that starts with the session cookie is read without a scan ([`leading_token`]).
+//! The header is only read when a handler loads the session.
 
 use std::time::Duration;
 
@@ -22,12 +23,16 @@ use crate::token::{TOKEN_LEN, Token};
 /// pass over the headers.
 ///
 /// Malformed values (wrong length, not base64url) are skipped: they are never adopted and
-/// never an error. Header values that are not visible ASCII are skipped whole.
+/// never an error. Bytes that are not visible ASCII (which browsers send in other apps'
+/// cookies) spoil only the pair they are in, never the session cookie beside them.
 pub(crate) fn read_session_cookie(headers: &HeaderMap, name: &str) -> (Option<Token>, bool) {
     let mut present = false;
     for header in headers.get_all(COOKIE) {
-        let Ok(text) = header.to_str() else { continue };
-        for value in cookie_values(text, name) {
+        let header = header.as_bytes();
+        if let Some(token) = leading_token(header, name) {
+            return (Some(token), true);
+        }
+        for value in cookie_values(header, name) {
             present = true;
             if let Some(token) = Token::parse(value) {
                 return (Some(token), true);
@@ -37,19 +42,33 @@ pub(crate) fn read_session_cookie(headers: &HeaderMap, name: &str) -> (Option<To
     (None, present)
 }
 
-/// The values of the cookies called `name` in the text of a `Cookie` header, in order.
+/// The token of a header that is, or starts with, `name=` and a well-formed token, with a
+/// `;` or nothing after it: the session cookie as a browser sends it when it comes first.
+/// For such a header this is [`cookie_values`]'s first answer (the first pair is exactly
+/// that cookie, with nothing to trim); anything else is left to it. A read of the session
+/// is then a prefix comparison and the token's check, without a scan of the header.
+fn leading_token(header: &[u8], name: &str) -> Option<Token> {
+    let rest = header.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
+    match rest.get(TOKEN_LEN) {
+        None | Some(b';') => Token::parse(rest.get(..TOKEN_LEN)?),
+        Some(_) => None,
+    }
+}
+
+/// The values of the cookies called `name` in a `Cookie` header, in order.
 ///
 /// The reading is that of `cookie::Cookie::split_parse`: pairs separated by `;`, the name
 /// before the first `=`, name and value trimmed of whitespace, pairs without `=` ignored.
 /// Nothing is decoded. `name` is never empty (the configuration refuses it), so pairs with
 /// an empty name never match.
 ///
-/// `header` is what `HeaderValue::to_str` admits (visible ASCII, spaces and tabs), so the
-/// only whitespace in it is ASCII: trimming ASCII whitespace is the crate's trimming.
-fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
-    header.split(';').filter_map(move |pair| {
-        let (pair_name, value) = pair.split_once('=')?;
-        (pair_name.trim_ascii() == name).then(|| value.trim_ascii())
+/// A header value holds visible ASCII, spaces, tabs and bytes above 127 (which are never
+/// whitespace), so trimming ASCII whitespace is the crate's trimming.
+fn cookie_values<'a>(header: &'a [u8], name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+    header.split(|&b| b == b';').filter_map(move |pair| {
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        let (pair_name, value) = pair.split_at(eq);
+        (pair_name.trim_ascii() == name.as_bytes()).then(|| value[1..].trim_ascii())
     })
 }
 
@@ -200,29 +219,57 @@ mod tests {
             let header: String = (0..len)
                 .map(|_| pieces[rng.random_range(0..pieces.len())])
                 .collect();
-            // Only what a header value's `to_str` admits reaches `cookie_values`.
-            assert!(HeaderValue::from_str(&header).unwrap().to_str().is_ok());
+            let value = HeaderValue::from_str(&header).unwrap();
+            let map = headers(&[&header]);
             for name in ["session", "sess", "a"] {
-                let ours: Vec<&str> = cookie_values(&header, name).collect();
-                assert_eq!(ours, crate_values(&header, name), "{header:?} {name:?}");
+                let ours: Vec<&[u8]> = cookie_values(value.as_bytes(), name).collect();
+                let reference = crate_values(&header, name);
+                let reference_bytes: Vec<&[u8]> = reference.iter().map(|v| v.as_bytes()).collect();
+                assert_eq!(ours, reference_bytes, "{header:?} {name:?}");
+                // The whole read, shortcut included: the first value that is a token.
+                let expected = (
+                    reference.iter().find_map(|v| Token::parse(v)),
+                    !reference.is_empty(),
+                );
+                assert_eq!(
+                    read_session_cookie(&map, name),
+                    expected,
+                    "{header:?} {name:?}"
+                );
             }
         }
     }
 
     #[test]
-    fn headers_that_are_not_visible_ascii_are_skipped_whole() {
+    fn the_shortcut_takes_only_a_whole_leading_token() {
         let t = Token::generate().unwrap().encode();
-        let mut map = HeaderMap::new();
-        map.append(
-            COOKIE,
-            HeaderValue::from_bytes(format!("session={t}; x=\u{e9}").as_bytes()).unwrap(),
+        let read = |header: &str| read_session_cookie(&headers(&[header]), "session");
+        assert!(read(&format!("session={t}")).0.is_some());
+        assert!(read(&format!("session={t};a=1")).0.is_some());
+        assert_eq!(
+            read(&format!("session={t}A")),
+            (None, true),
+            "44 characters"
         );
-        assert_eq!(read_session_cookie(&map, "session"), (None, false));
-        map.append(
-            COOKIE,
-            HeaderValue::from_str(&format!("session={t}")).unwrap(),
-        );
-        assert!(read_session_cookie(&map, "session").0.is_some());
+        assert_eq!(read(&format!("session={t} x; a=1")), (None, true));
+        assert_eq!(read(&format!("session={}", &t[..42])), (None, true));
+        assert_eq!(read(&format!("sessionx={t}")), (None, false));
+        // Trimmed, the long way round.
+        assert!(read(&format!("session={t} ; a=1")).0.is_some());
+    }
+
+    #[test]
+    fn bytes_beyond_ascii_spoil_only_their_own_pair() {
+        let t = Token::generate().unwrap().encode();
+        let read = |header: String| {
+            let mut map = HeaderMap::new();
+            map.append(COOKIE, HeaderValue::from_bytes(header.as_bytes()).unwrap());
+            read_session_cookie(&map, "session")
+        };
+        assert!(read(format!("x=\u{e9}t\u{e9}; session={t}")).0.is_some());
+        assert!(read(format!("session={t}; x=\u{e9}")).0.is_some());
+        assert_eq!(read(format!("session={t}\u{e9}")), (None, true));
+        assert_eq!(read(format!("session=\u{e9}{}", &t[1..])), (None, true));
     }
 
     #[test]

@@ -42,9 +42,9 @@ impl Token {
 
     /// Parses a cookie value: exactly what the base64 crate decodes from 43 characters
     /// to 32 bytes in canonical form (the unused low bits of the last character zero);
-    /// anything else is refused.
-    pub(crate) fn parse(value: &str) -> Option<Self> {
-        let text: [u8; TOKEN_LEN] = value.as_bytes().try_into().ok()?;
+    /// anything else is refused. Any bytes may come in (a header value need not be text).
+    pub(crate) fn parse(value: impl AsRef<[u8]>) -> Option<Self> {
+        let text: [u8; TOKEN_LEN] = value.as_ref().try_into().ok()?;
         // Every character is looked up (no early exit: the loop runs branch-free), and the
         // last one must leave its two unused bits zero.
         let flags = text
