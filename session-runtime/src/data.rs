@@ -68,14 +68,15 @@ impl Fields {
     ) -> Self {
         packed(|out| {
             let mut sets = set.peekable();
-            for (name, value) in self.iter() {
+            for (name, packed) in segments(self.0.as_deref().unwrap_or_default()) {
                 while let Some((n, v)) = sets.next_if(|(n, _)| *n < name) {
                     push_field(out, n, v);
                 }
                 if let Some((_, v)) = sets.next_if(|(n, _)| *n == name) {
                     push_field(out, name, v);
                 } else if !remove(name) {
-                    push_field(out, name, value);
+                    // Unchanged: copied as it is packed, lengths and all.
+                    out.push_str(packed);
                 }
             }
             for (n, v) in sets {
@@ -149,13 +150,33 @@ fn length(s: &str) -> Option<(usize, &str)> {
 /// The fields of a string made by [`Fields::pack`].
 fn unpack(mut data: &str) -> impl Iterator<Item = (&str, &str)> {
     std::iter::from_fn(move || {
-        let (name_len, rest) = length(data)?;
-        let (value_len, rest) = length(rest)?;
-        let end = name_len.checked_add(value_len)?;
-        let (name, value) = (rest.get(..name_len)?, rest.get(name_len..end)?);
-        data = rest.get(end..)?;
+        let (name, value, rest) = field(data)?;
+        data = rest;
         Some((name, value))
     })
+}
+
+/// The fields of a string made by [`Fields::pack`]: each one's name, and the field as it
+/// is packed (lengths, name and value), to be copied whole.
+fn segments(mut data: &str) -> impl Iterator<Item = (&str, &str)> {
+    std::iter::from_fn(move || {
+        let (name, _, rest) = field(data)?;
+        let packed = data.get(..data.len() - rest.len())?;
+        data = rest;
+        Some((name, packed))
+    })
+}
+
+/// The first field packed in `data`: its name, its value, and what follows it.
+fn field(data: &str) -> Option<(&str, &str, &str)> {
+    let (name_len, rest) = length(data)?;
+    let (value_len, rest) = length(rest)?;
+    let end = name_len.checked_add(value_len)?;
+    Some((
+        rest.get(..name_len)?,
+        rest.get(name_len..end)?,
+        rest.get(end..)?,
+    ))
 }
 
 /// A request's fields: the stored ones, and this request's changes over them.
@@ -270,6 +291,11 @@ impl Data {
             .iter()
             .filter(|c| c.value.is_some())
             .map(|c| c.name.as_ref())
+    }
+
+    /// The names of the stored fields, changed by this request or not.
+    pub(crate) fn stored_keys(&self) -> impl Iterator<Item = &str> {
+        self.base.iter().map(|(name, _)| name)
     }
 
     /// The field names.

@@ -51,8 +51,13 @@ impl Schemas {
 impl State {
     /// Stored keys that no schema of this request knows: fields removed from the schema.
     /// The next save removes them.
+    ///
+    /// Only the stored fields are looked at: a field this request wrote was written through
+    /// a schema it used (or is the runtime's), so it is never stale.
     pub(crate) fn stale_keys(&self) -> impl Iterator<Item = &str> {
-        self.data.keys().filter(|key| self.schemas.is_stale(key))
+        self.data
+            .stored_keys()
+            .filter(|key| self.schemas.is_stale(key))
     }
 
     /// Whether the session holds data a schema can read: a session holding only stale keys
@@ -83,6 +88,7 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{Data, Fields};
 
     static V1: &[&str] = &["a", "b"];
     static V2: &[&str] = &["b", "c"];
@@ -103,10 +109,19 @@ mod tests {
     fn a_session_of_stale_keys_only_is_empty() {
         let mut st = State::default();
         st.schemas.register(V1);
-        st.data.insert("gone", "1".to_owned());
+        let stored = [("b", "2"), ("gone", "1"), ("old", "3")];
+        st.data = Data::new(Fields::pack(stored[1..].iter().copied()));
         assert!(!st.has_live_data());
-        assert_eq!(st.stale_keys().collect::<Vec<_>>(), ["gone"]);
+        assert_eq!(st.stale_keys().collect::<Vec<_>>(), ["gone", "old"]);
         st.data.insert("a", "1".to_owned());
         assert!(st.has_live_data());
+        assert_eq!(st.stale_keys().collect::<Vec<_>>(), ["gone", "old"]);
+
+        let mut st = State::default();
+        st.schemas.register(V1);
+        st.data = Data::new(Fields::pack(stored.iter().copied()));
+        assert!(st.has_live_data(), "b is live");
+        st.data.remove("b");
+        assert_eq!(st.stale_keys().collect::<Vec<_>>(), ["gone", "old"]);
     }
 }
