@@ -142,15 +142,16 @@ pub(crate) fn set_cookie(config: &ConfigInner, token: &Token, max_age: Duration)
         + template.attributes.len()
         + MAX_AGE.len()
         + seconds.len();
-    let mut out = String::with_capacity(len);
-    out.push_str(&template.prefix);
-    token.encode_into(&mut out);
-    out.push_str(&template.attributes);
-    out.push_str(MAX_AGE);
-    out.push_str(seconds);
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(template.prefix.as_bytes());
+    out.extend_from_slice(token.as_bytes());
+    out.extend_from_slice(template.attributes.as_bytes());
+    out.extend_from_slice(MAX_AGE.as_bytes());
+    out.extend_from_slice(seconds.as_bytes());
     // The template came from the crate's rendering of a validated configuration, and the
     // token is base64url: always a valid header value.
-    HeaderValue::try_from(out).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(out))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// `Set-Cookie` that removes the session cookie (`Max-Age=0`).

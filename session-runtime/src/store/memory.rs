@@ -434,7 +434,7 @@ impl Inner {
     /// `delete_public` checks the id itself, so a slot never revokes the wrong session.
     fn public_slot(&self, public_id: &PublicId) -> Slot {
         // Truncation intended: the low bits of a keyed hash are as good as any.
-        self.public_ids.hash_one(public_id.as_str()) as Slot
+        self.public_ids.hash_one(public_id.as_bytes()) as Slot
     }
 
     fn remove(&self, key: &SessionKey) -> Option<Box<Stored>> {
