@@ -229,7 +229,7 @@ mod tests {
                 assert_eq!(ours, reference_bytes, "{header:?} {name:?}");
                 // The whole read, shortcut included: the first value that is a token.
                 let expected = (
-                    reference.iter().find_map(|v| Token::parse(v)),
+                    reference.iter().find_map(Token::parse),
                     !reference.is_empty(),
                 );
                 assert_eq!(

@@ -393,9 +393,9 @@ mod tests {
         let good = Token::generate().unwrap().encode();
         assert!(Token::parse("").is_none());
         assert!(Token::parse(&good[..42]).is_none());
-        assert!(Token::parse(&format!("{good}A")).is_none());
-        assert!(Token::parse(&format!("{}+", &good[..42])).is_none());
-        assert!(Token::parse(&"=".repeat(43)).is_none());
+        assert!(Token::parse(format!("{good}A")).is_none());
+        assert!(Token::parse(format!("{}+", &good[..42])).is_none());
+        assert!(Token::parse("=".repeat(43)).is_none());
     }
 
     #[test]
@@ -408,7 +408,7 @@ mod tests {
         assert!(Token::parse(&loose).is_none());
         for _ in 0..200 {
             let t = Token::generate().unwrap();
-            assert_eq!(Token::parse(&t.encode()), Some(t));
+            assert_eq!(Token::parse(t.encode()), Some(t));
         }
     }
 
@@ -421,7 +421,7 @@ mod tests {
 
     #[test]
     fn key_is_sha256_of_the_token_text() {
-        let t = Token::parse(&"A".repeat(43)).unwrap();
+        let t = Token::parse("A".repeat(43)).unwrap();
         // `printf 'AAA…A' (43 times) | sha256sum`
         assert_eq!(
             t.key().to_hex(),

@@ -79,6 +79,23 @@ impl Hasher for KeyHasher {
 
 type ByKey = BuildHasherDefault<KeyHasher>;
 
+/// What the store's maps key a session by: the first 128 bits of its [`SessionKey`] (the
+/// SHA-256 of its token). Half the key makes every entry of both maps 16 bytes smaller,
+/// which at a million sessions is about 60 bytes a session, and keeps what matters: two
+/// sessions drawn at random share a key with a chance of 2^-128 (a collision is a
+/// [`StoreError::Conflict`], answered with a new token), and a client must still find a
+/// token whose SHA-256 starts with a given 128 bits to reach a session it does not hold.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+struct Key([u8; 16]);
+
+impl Key {
+    fn of(key: &SessionKey) -> Self {
+        let mut half = [0u8; 16];
+        half.copy_from_slice(&key.as_bytes()[..16]);
+        Self(half)
+    }
+}
+
 /// A [`Record`] as the store keeps it: the same content, packed. All fields sit in one
 /// buffer rather than a `BTreeMap` (whose first node alone is over 500 bytes), strings are
 /// boxed without spare capacity, and the whole is boxed so that the map's buckets stay
@@ -209,13 +226,13 @@ type Slot = u32;
 /// One user's sessions, by public id (its slot) to session key. Most users have one
 /// session, which needs no map.
 enum UserSessions {
-    One(Slot, SessionKey),
-    Many(HashMap<Slot, SessionKey, ByKey>),
+    One(Slot, Key),
+    Many(HashMap<Slot, Key, ByKey>),
 }
 
 impl UserSessions {
     /// Adds a new session under a free public id; `false` if the id is taken.
-    fn add(&mut self, slot: Slot, key: SessionKey) -> bool {
+    fn add(&mut self, slot: Slot, key: Key) -> bool {
         match self {
             UserSessions::One(only, _) if *only == slot => false,
             UserSessions::One(only, only_key) => {
@@ -236,7 +253,7 @@ impl UserSessions {
     }
 
     /// Points the public id of session `old` at its new key; `false` if it names no `old`.
-    fn repoint(&mut self, slot: Slot, old: &SessionKey, new: SessionKey) -> bool {
+    fn repoint(&mut self, slot: Slot, old: &Key, new: Key) -> bool {
         let entry = match self {
             UserSessions::One(only, key) => (*only == slot).then_some(key),
             UserSessions::Many(sessions) => sessions.get_mut(&slot),
@@ -251,7 +268,7 @@ impl UserSessions {
     }
 
     /// The key of the session with this public id.
-    fn get(&self, slot: Slot) -> Option<SessionKey> {
+    fn get(&self, slot: Slot) -> Option<Key> {
         match self {
             UserSessions::One(only, key) => (*only == slot).then_some(*key),
             UserSessions::Many(sessions) => sessions.get(&slot).copied(),
@@ -260,7 +277,7 @@ impl UserSessions {
 
     /// Removes the session `key` if its public id still names it (a rotation points it at
     /// the new key first); returns whether no session is left.
-    fn remove(&mut self, slot: Slot, key: &SessionKey) -> bool {
+    fn remove(&mut self, slot: Slot, key: &Key) -> bool {
         match self {
             UserSessions::One(only, only_key) => *only == slot && only_key == key,
             UserSessions::Many(sessions) => {
@@ -272,7 +289,7 @@ impl UserSessions {
         }
     }
 
-    fn keys(&self) -> Vec<SessionKey> {
+    fn keys(&self) -> Vec<Key> {
         match self {
             UserSessions::One(_, key) => vec![*key],
             UserSessions::Many(sessions) => sessions.values().copied().collect(),
@@ -281,7 +298,7 @@ impl UserSessions {
 }
 
 struct Inner {
-    records: DashMap<SessionKey, Box<Stored>, ByKey>,
+    records: DashMap<Key, Box<Stored>, ByKey>,
     /// User id → the user's sessions. Never locked while a `records` shard is wanted: a
     /// `records` lock may be held when this one is taken, never the other way round.
     by_user: DashMap<Arc<str>, UserSessions>,
@@ -437,14 +454,14 @@ impl Inner {
         self.public_ids.hash_one(public_id.as_bytes()) as Slot
     }
 
-    fn remove(&self, key: &SessionKey) -> Option<Box<Stored>> {
+    fn remove(&self, key: &Key) -> Option<Box<Stored>> {
         let (_, record) = self.records.remove(key)?;
         self.forget(key, &record);
         Some(record)
     }
 
     /// Drops a removed record from the count and the per-user index.
-    fn forget(&self, key: &SessionKey, record: &Stored) {
+    fn forget(&self, key: &Key, record: &Stored) {
         self.len.fetch_sub(1, Ordering::Relaxed);
         if let Some(user) = record.user_id.as_deref() {
             let slot = self.public_slot(&record.public_id);
@@ -453,7 +470,7 @@ impl Inner {
         }
     }
 
-    fn remove_if_expired(&self, key: &SessionKey, now: SystemTime) -> bool {
+    fn remove_if_expired(&self, key: &Key, now: SystemTime) -> bool {
         match self.records.remove_if(key, |_, r| r.is_expired(now)) {
             Some((_, record)) => {
                 self.forget(key, &record);
@@ -468,9 +485,9 @@ impl Inner {
     /// over from `moved_from`.
     fn insert_new(
         &self,
-        key: SessionKey,
+        key: Key,
         record: Box<Stored>,
-        moved_from: Option<&SessionKey>,
+        moved_from: Option<&Key>,
     ) -> Result<(), StoreError> {
         let Entry::Vacant(free) = self.records.entry(key) else {
             return Err(StoreError::Conflict);
@@ -499,7 +516,7 @@ impl Inner {
     }
 
     fn sweep(&self, now: SystemTime) -> u64 {
-        let expired: Vec<SessionKey> = self
+        let expired: Vec<Key> = self
             .records
             .iter()
             .filter(|e| e.value().is_expired(now))
@@ -516,6 +533,7 @@ impl MemoryStore {
     /// [`SessionStore::load`] without the future, and without copying the record: what the
     /// session layer calls when its store is a `MemoryStore`.
     pub(crate) fn snapshot(&self, key: &SessionKey, now: SystemTime) -> Option<Snapshot> {
+        let key = &Key::of(key);
         let found = self.inner.records.get(key).map(|r| {
             if r.is_expired(now) {
                 None
@@ -543,13 +561,13 @@ impl MemoryStore {
         }
         let stored = Stored::new(record);
         let snapshot = stored.snapshot();
-        self.inner.insert_new(*key, stored, None)?;
+        self.inner.insert_new(Key::of(key), stored, None)?;
         Ok(snapshot)
     }
 
     /// [`SessionStore::update`], without the future (it cannot fail).
     pub(crate) fn update_now(&self, key: &SessionKey, update: &Changes<'_>) -> bool {
-        match self.inner.records.get_mut(key) {
+        match self.inner.records.get_mut(&Key::of(key)) {
             Some(mut record) => {
                 record.apply(update);
                 true
@@ -565,7 +583,7 @@ impl MemoryStore {
         last_seen: SystemTime,
         expires_at: SystemTime,
     ) -> bool {
-        match self.inner.records.get_mut(key) {
+        match self.inner.records.get_mut(&Key::of(key)) {
             Some(mut record) => {
                 record.last_seen = Nanos::new(last_seen);
                 record.expires_at = Nanos::new(expires_at);
@@ -578,6 +596,7 @@ impl MemoryStore {
 
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &SessionKey, now: SystemTime) -> Result<Option<Record>, StoreError> {
+        let key = &Key::of(key);
         let found = self.inner.records.get(key).map(|r| {
             if r.is_expired(now) {
                 None
@@ -609,6 +628,7 @@ impl SessionStore for MemoryStore {
         new: &SessionKey,
         update: &Update,
     ) -> Result<bool, StoreError> {
+        let (old, new) = (&Key::of(old), &Key::of(new));
         let inner = &self.inner;
         let Some(snapshot) = inner.records.get(old).map(|r| r.to_record()) else {
             return Ok(false);
@@ -646,7 +666,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        Ok(self.inner.remove(key).is_some())
+        Ok(self.inner.remove(&Key::of(key)).is_some())
     }
 
     async fn list_user(
@@ -654,7 +674,7 @@ impl SessionStore for MemoryStore {
         user_id: &str,
         now: SystemTime,
     ) -> Result<Vec<SessionInfo>, StoreError> {
-        let keys: Vec<SessionKey> = match self.inner.by_user.get(user_id) {
+        let keys: Vec<Key> = match self.inner.by_user.get(user_id) {
             Some(sessions) => sessions.keys(),
             None => return Ok(Vec::new()),
         };
@@ -674,13 +694,14 @@ impl SessionStore for MemoryStore {
         user_id: &str,
         keep: Option<&SessionKey>,
     ) -> Result<u64, StoreError> {
-        let keys: Vec<SessionKey> = match self.inner.by_user.get(user_id) {
+        let keys: Vec<Key> = match self.inner.by_user.get(user_id) {
             Some(sessions) => sessions.keys(),
             None => return Ok(0),
         };
+        let keep = keep.map(Key::of);
         Ok(keys
             .iter()
-            .filter(|k| Some(*k) != keep)
+            .filter(|k| Some(**k) != keep)
             .filter(|k| self.inner.remove(k).is_some())
             .count() as u64)
     }
@@ -783,7 +804,7 @@ mod hasher_tests {
             distinct_top_bits(slots) > 100,
             "slots collide in the table's tags"
         );
-        let keys = (0..2_000).map(|_| SessionKey::from_bytes(rand::random()));
+        let keys = (0..2_000).map(|_| Key::of(&SessionKey::from_bytes(rand::random())));
         assert!(
             distinct_top_bits(keys) > 100,
             "keys collide in the table's tags"
@@ -821,7 +842,7 @@ mod index_tests {
     fn assert_index_matches_records(store: &MemoryStore, users: &[&str]) {
         let inner = &store.inner;
         for user in users {
-            let records: Vec<(SessionKey, PublicId)> = inner
+            let records: Vec<(Key, PublicId)> = inner
                 .records
                 .iter()
                 .filter(|r| r.user_id.as_deref() == Some(*user))
@@ -890,7 +911,7 @@ mod index_tests {
                                 let found = store
                                     .inner
                                     .records
-                                    .get(&victim)
+                                    .get(&Key::of(&victim))
                                     .map(|r| (r.user_id.clone(), r.public_id.clone()));
                                 if let Some((Some(owner), public_id)) = found {
                                     let revoked = rt
