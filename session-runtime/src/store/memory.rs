@@ -943,4 +943,27 @@ mod index_tests {
         }
         assert!(store.is_empty());
     }
+
+    #[test]
+    fn keys_are_told_apart_by_their_first_128_bits() {
+        let store = MemoryStore::builder().no_background_sweep().build();
+        let now = SystemTime::now();
+        let first: [u8; 32] = rand::random();
+        let mut same_half = first;
+        same_half[31] ^= 1;
+        let mut other_half = first;
+        other_half[15] ^= 1;
+        let [a, b, c] = [first, same_half, other_half].map(SessionKey::from_bytes);
+        store.create_now(&a, &record("\"u\"", now)).unwrap();
+        assert!(
+            matches!(
+                store.create_now(&b, &record("\"v\"", now)),
+                Err(StoreError::Conflict)
+            ),
+            "a key equal in its first half is taken"
+        );
+        store.create_now(&c, &record("\"v\"", now)).unwrap();
+        assert_eq!(store.len(), 2);
+        assert_index_matches_records(&store, &["\"u\"", "\"v\""]);
+    }
 }
