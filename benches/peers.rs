@@ -410,12 +410,9 @@ trait App {
 
 struct Served<S>(S);
 
-fn served<S, B>(service: S) -> Box<dyn App>
+fn served<S>(service: S) -> Box<dyn App>
 where
-    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
-    S: Clone + Send + Sync + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
+    Served<S>: App + 'static,
 {
     Box::new(Served(service))
 }
