@@ -766,6 +766,26 @@ fn report(options: &Options, samples: &Samples) {
             .expect("measured")
     };
     let bare = at(Variant::Bare, Mount::Route);
+    // How far the machine's load moved the floor: under load every variant pays the same
+    // extra time, so the ratios shrink toward 1. A quiet run is the one to quote.
+    let noise = WORKLOADS
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| **w != Workload::Contended)
+        .map(|(w, _)| {
+            let (median, min, _) = summary(&samples[w][bare]);
+            median / min - 1.0
+        })
+        .fold(0.0, f64::max);
+    println!(
+        "machine noise: bare axum's median round is up to {:.0}% slower than its fastest ({})",
+        noise * 100.0,
+        if noise <= 0.10 {
+            "a quiet run"
+        } else {
+            "a busy machine: the ratios below understate the differences"
+        }
+    );
     for (w, workload) in WORKLOADS.into_iter().enumerate() {
         for mount in [Mount::Route, Mount::Around] {
             // The floor is in every table; the layered variants are those of this mount.
