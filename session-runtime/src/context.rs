@@ -315,7 +315,7 @@ impl Context {
     ) -> Result<Record, StoreError> {
         let absolute = self.now + self.shared.config.absolute_timeout;
         Ok(Record {
-            public_id: PublicId::generate()?,
+            public_id: PublicId::generate(),
             authenticated_at: user_id.as_ref().map(|_| self.now),
             user_id,
             data,
@@ -347,7 +347,7 @@ impl Context {
                 Ok(snapshot) => return Ok((token, key, snapshot)),
                 Err(StoreError::Conflict) if attempts < 3 => {
                     attempts += 1;
-                    record.public_id = PublicId::generate()?;
+                    record.public_id = PublicId::generate();
                 }
                 Err(e) => return Err(e),
             }

@@ -205,13 +205,13 @@ impl PublicId {
     /// A public id is no secret (it gives no access), so it spares every login a second
     /// system call; the token, which is the secret, comes from the OS generator itself.
     /// The id is encoded straight into its inline buffer: no allocation.
-    pub(crate) fn generate() -> Result<Self, StoreError> {
+    pub(crate) fn generate() -> Self {
         let mut bytes = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        Ok(Self(Repr::Inline {
+        Self(Repr::Inline {
             len: INLINE_CAP as u8,
             buf: encode(&bytes),
-        }))
+        })
     }
 
     /// Wraps a public id read back from a store or a URL.
@@ -500,7 +500,7 @@ mod tests {
     #[test]
     fn public_id_generated_is_22_url_safe_chars_inline_and_round_trips() {
         for _ in 0..200 {
-            let id = PublicId::generate().unwrap();
+            let id = PublicId::generate();
             let s = id.as_str();
             assert_eq!(s.len(), 22);
             assert!(
@@ -513,7 +513,7 @@ mod tests {
             assert_eq!(id.to_string(), s);
             assert_eq!(id.clone(), id);
         }
-        assert_ne!(PublicId::generate().unwrap(), PublicId::generate().unwrap());
+        assert_ne!(PublicId::generate(), PublicId::generate());
     }
 
     #[test]
@@ -564,7 +564,7 @@ mod tests {
 
     #[test]
     fn public_id_serde_is_a_plain_string() {
-        let generated = PublicId::generate().unwrap();
+        let generated = PublicId::generate();
         for id in [
             PublicId::new("p"),
             generated,
@@ -599,7 +599,7 @@ mod tests {
             format!("PublicId({long})")
         );
         assert_eq!(PublicId::new(long.as_str()).to_string(), long);
-        let id = PublicId::generate().unwrap();
+        let id = PublicId::generate();
         assert_eq!(format!("{id:?}"), format!("PublicId({})", id.as_str()));
         assert_eq!(format!("{id}"), id.as_str());
     }

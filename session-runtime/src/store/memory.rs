@@ -824,7 +824,7 @@ mod index_tests {
 
     fn record(user: &str, now: SystemTime) -> Record {
         Record {
-            public_id: PublicId::generate().unwrap(),
+            public_id: PublicId::generate(),
             user_id: Some(user.to_owned()),
             data: BTreeMap::new(),
             created_at: now,
