@@ -50,24 +50,20 @@ pub(crate) fn prepare(ctx: &Context, status: StatusCode) -> Step {
         });
     }
     let plan = if status.is_server_error() {
-        Ok(Plan::Nothing)
+        Plan::Nothing
     } else {
         plan(ctx, &st)
     };
-    let plan = match (plan, &ctx.shared.memory) {
-        (Ok(plan), Some(memory)) => Ok(write_now(ctx, &mut st, memory, plan)),
-        (plan, _) => plan,
+    let plan = match &ctx.shared.memory {
+        Some(memory) => write_now(ctx, &mut st, memory, plan),
+        None => plan,
     };
     match plan {
-        Ok(Plan::Nothing) => Step::Done(Committed {
+        Plan::Nothing => Step::Done(Committed {
             cookie: cookie(ctx, &st),
             failed: None,
         }),
-        Ok(plan) => Step::Save(plan),
-        Err(error) => Step::Done(Committed {
-            cookie: cookie(ctx, &st),
-            failed: Some(error),
-        }),
+        plan => Step::Save(plan),
     }
 }
 
@@ -113,16 +109,16 @@ fn cookie(ctx: &Context, st: &State) -> Option<HeaderValue> {
     }
 }
 
-fn plan(ctx: &Context, st: &State) -> Result<Plan, StoreError> {
+fn plan(ctx: &Context, st: &State) -> Plan {
     let Some(b) = &st.bound else {
         if !st.data.has_unsaved() || st.data.is_empty() {
-            return Ok(Plan::Nothing);
+            return Plan::Nothing;
         }
-        let record = ctx.new_record(None, st.data.to_map(), st.device_label())?;
-        return Ok(Plan::Create(Box::new(record)));
+        let record = ctx.new_record(None, st.data.to_map(), st.device_label());
+        return Plan::Create(Box::new(record));
     };
     let touch_due = ctx.now >= b.last_seen + ctx.shared.config.touch_interval;
-    Ok(if st.data.has_unsaved() {
+    if st.data.has_unsaved() {
         if !st.has_live_data() && st.user_id.is_none() {
             Plan::Delete(b.key)
         } else if st.rotate_pending && !b.fresh {
@@ -134,7 +130,7 @@ fn plan(ctx: &Context, st: &State) -> Result<Plan, StoreError> {
         Plan::Touch(b.key, ctx.expiry(b.absolute_expires_at))
     } else {
         Plan::Nothing
-    })
+    }
 }
 
 async fn write(ctx: &Context, plan: Plan) -> Result<(), StoreError> {

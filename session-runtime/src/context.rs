@@ -312,9 +312,9 @@ impl Context {
         user_id: Option<String>,
         data: BTreeMap<String, String>,
         device: Option<String>,
-    ) -> Result<Record, StoreError> {
+    ) -> Record {
         let absolute = self.now + self.shared.config.absolute_timeout;
-        Ok(Record {
+        Record {
             public_id: PublicId::generate(),
             authenticated_at: user_id.as_ref().map(|_| self.now),
             user_id,
@@ -325,7 +325,7 @@ impl Context {
             absolute_expires_at: absolute,
             device,
             version: 0,
-        })
+        }
     }
 
     /// Writes a new record under a new token, retrying on the (astronomically unlikely)

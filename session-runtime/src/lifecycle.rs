@@ -53,7 +53,7 @@ impl Context {
             (st.bound.as_ref().map(|b| b.key), data, st.device_label())
         };
         let data = crate::csrf::rotated(data)?;
-        let mut record = self.new_record(Some(user), data, device)?;
+        let mut record = self.new_record(Some(user), data, device);
         let (token, key, snapshot) = self.create_record(&mut record).await?;
         let user = record.user_id.as_deref().unwrap_or_default();
         let ended_others = if exclusive {
