@@ -7,8 +7,10 @@
 //! cargo bench --bench peers -- --profile ours-around read 20000   # one variant, for perf
 //! ```
 //!
-//! Variants: bare axum (the floor), bare axum behind a pass-through layer (what any layer
-//! costs in axum: the floor for a session layer), this project with `MemoryStore`,
+//! Variants: bare axum (the floor), bare axum whose handlers take one trivial extractor
+//! (what axum charges any handler that takes one, as every session handler does), bare axum
+//! behind a pass-through layer (what any layer costs in axum: the floor for a session
+//! layer), this project with `MemoryStore`,
 //! `tower-sessions` with its `MemoryStore`, `axum_session` in memory mode (null pool). Every
 //! variant serves the same routes with the same handler bodies, all on axum 0.8, driven
 //! in-process with `tower::ServiceExt::oneshot` (no network). Each router is finished with
@@ -76,6 +78,41 @@ mod bare {
 
     pub(crate) async fn login() -> &'static str {
         "ok"
+    }
+
+    pub(crate) fn app() -> Box<dyn App> {
+        served(
+            Router::new()
+                .route("/untouched", get(untouched))
+                .route("/me", get(me))
+                .route("/write", post(write))
+                .route("/login", post(login))
+                .with_state(()),
+        )
+    }
+}
+
+/// Bare axum whose handlers take one trivial extractor (the request's method), as every
+/// session handler takes one: axum then boxes a future that carries the request's parts
+/// (about 600 bytes) where a handler without extractors boxes a few bytes. The floor for
+/// the workloads whose handlers read the session.
+mod extractor {
+    use super::*;
+    use axum::http::Method;
+
+    async fn me(method: Method) -> String {
+        std::hint::black_box(method);
+        bare::me().await
+    }
+
+    async fn write(method: Method) -> &'static str {
+        std::hint::black_box(method);
+        bare::write().await
+    }
+
+    async fn login(method: Method) -> &'static str {
+        std::hint::black_box(method);
+        bare::login().await
     }
 
     pub(crate) fn app() -> Box<dyn App> {
@@ -243,6 +280,7 @@ mod axum_session_variant {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Variant {
     Bare,
+    Extractor,
     Layer,
     Ours,
     TowerSessions,
@@ -262,8 +300,9 @@ enum Mount {
 }
 
 /// Every variant measured, in the order of the tables.
-const SUBJECTS: [(Variant, Mount); 8] = [
+const SUBJECTS: [(Variant, Mount); 9] = [
     (Variant::Bare, Mount::Route),
+    (Variant::Extractor, Mount::Route),
     (Variant::Layer, Mount::Route),
     (Variant::Ours, Mount::Route),
     (Variant::TowerSessions, Mount::Route),
@@ -277,6 +316,7 @@ impl Variant {
     fn slug(self) -> &'static str {
         match self {
             Variant::Bare => "bare",
+            Variant::Extractor => "bare-extractor",
             Variant::Layer => "layer",
             Variant::Ours => "ours",
             Variant::TowerSessions => "tower-sessions",
@@ -287,6 +327,7 @@ impl Variant {
     fn name(self) -> &'static str {
         match self {
             Variant::Bare => "bare axum",
+            Variant::Extractor => "bare axum, one extractor",
             Variant::Layer => "pass-through layer",
             Variant::Ours => "typed-sessions",
             Variant::TowerSessions => "tower-sessions",
@@ -501,7 +542,7 @@ fn expect_ok(res: &Response<()>, what: &str, variant: Variant) {
 
 /// Logs in and returns the `Cookie` header that carries the new session.
 async fn login_cookie(variant: Variant, app: &dyn App) -> String {
-    if matches!(variant, Variant::Bare | Variant::Layer) {
+    if matches!(variant, Variant::Bare | Variant::Extractor | Variant::Layer) {
         // Same size as a real session cookie, so that parsing costs the floor too.
         return format!("session={}", "A".repeat(43));
     }
@@ -523,6 +564,7 @@ impl Subject {
     async fn new((variant, mount): (Variant, Mount), sessions: usize) -> Self {
         let app = match variant {
             Variant::Bare => bare::app(),
+            Variant::Extractor => extractor::app(),
             Variant::Layer => layer::app(),
             Variant::Ours => ours::app(mount),
             Variant::TowerSessions => tower_sessions_variant::app(mount),
@@ -788,10 +830,12 @@ fn report(options: &Options, samples: &Samples) {
     );
     for (w, workload) in WORKLOADS.into_iter().enumerate() {
         for mount in [Mount::Route, Mount::Around] {
-            // The floor is in every table; the layered variants are those of this mount.
+            // The floors (bare axum, with and without an extractor) are in every table; the
+            // layered variants are those of this mount.
             let rows: Vec<usize> = (0..SUBJECTS.len())
                 .filter(|&i| {
-                    i == bare || (SUBJECTS[i].0 != Variant::Bare && SUBJECTS[i].1 == mount)
+                    let floor = matches!(SUBJECTS[i].0, Variant::Bare | Variant::Extractor);
+                    floor || SUBJECTS[i].1 == mount
                 })
                 .collect();
             println!();
@@ -826,10 +870,11 @@ fn report(options: &Options, samples: &Samples) {
     println!("### Targets (typed-sessions)");
     println!();
     println!(
-        "| workload | mount | × bare axum | target | × pass-through layer | tower-sessions ÷ ours | target |"
+        "| workload | mount | × bare axum | target | × pass-through layer | × one extractor | tower-sessions ÷ ours | target |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     let layer = at(Variant::Layer, Mount::Route);
+    let extractor = at(Variant::Extractor, Mount::Route);
     for (w, workload) in WORKLOADS.into_iter().enumerate() {
         for mount in [Mount::Route, Mount::Around] {
             let ours = at(Variant::Ours, mount);
@@ -838,6 +883,7 @@ fn report(options: &Options, samples: &Samples) {
             // Around the router, a pass-through layer costs nothing: bare axum is its floor.
             let floor = if mount == Mount::Route { layer } else { bare };
             let (vs_floor, _, _) = ratio(&samples[w], ours, floor);
+            let (vs_extractor, _, _) = ratio(&samples[w], ours, extractor);
             let (speedup, _, _) = ratio(&samples[w], tower, ours);
             let bare_target = match workload.target_vs_bare() {
                 Some(t) => format!("≤ {t:.2} {}", mark(vs_bare <= t)),
@@ -848,7 +894,7 @@ fn report(options: &Options, samples: &Samples) {
                 Mount::Around => "around",
             };
             println!(
-                "| {} | {mount} | {vs_bare:.2} | {bare_target} | {vs_floor:.2} | {speedup:.2} | ≥ 2.00 {} |",
+                "| {} | {mount} | {vs_bare:.2} | {bare_target} | {vs_floor:.2} | {vs_extractor:.2} | {speedup:.2} | ≥ 2.00 {} |",
                 workload.name(),
                 mark(speedup >= 2.0)
             );
