@@ -215,10 +215,11 @@ impl Context {
         let key = token.key();
         match (&self.shared.memory, &self.shared.auth) {
             (Some(memory), None) => {
-                st.adopt(match memory.snapshot(&key, self.now) {
-                    Some(snapshot) => Fetched::Found(token, key, snapshot),
-                    None => Fetched::Stale,
-                });
+                // Bound straight from the store's copy, without going through `Fetched`.
+                match memory.snapshot(&key, self.now) {
+                    Some(snapshot) => st.bind(token, key, snapshot, false),
+                    None => st.cookie = CookieOut::Remove,
+                }
                 st.loaded = Some(Ok(()));
                 Loading::Done(Ok(()))
             }
