@@ -40,10 +40,11 @@ pub(crate) struct Context {
 }
 
 /// A load that is finished, or the store round trip that will finish it.
-enum Loading {
+enum Loading<'a> {
     /// Loaded (or failed) without waiting: the session was loaded before, there was no
-    /// cookie, or the store is a [`MemoryStore`](crate::MemoryStore).
-    Done(Result<(), LoadFailed>),
+    /// cookie, or the store is a [`MemoryStore`](crate::MemoryStore). The state's lock is
+    /// still held, for the caller to read what it loaded for.
+    Done(Result<(), LoadFailed>, MutexGuard<'a, State>),
     /// The store must be asked; boxed, so that the extractors' futures stay small.
     Pending(Pin<Box<dyn Future<Output = Result<(), LoadFailed>> + Send>>),
 }
@@ -182,10 +183,23 @@ impl Context {
         headers: &HeaderMap,
         keys: Option<&'static [&'static str]>,
     ) -> Result<(), LoadFailed> {
-        match self.start_load(headers, keys) {
-            Loading::Done(result) => result,
-            Loading::Pending(fetch) => fetch.await,
-        }
+        self.load_then(headers, keys, |_| ()).await
+    }
+
+    /// [`load`](Self::load), then `read` on the state: under the lock the load took, when it
+    /// did not wait for the store (a guard reads the user id that way, in one lock).
+    pub(crate) async fn load_then<R>(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        keys: Option<&'static [&'static str]>,
+        read: impl FnOnce(&State) -> R,
+    ) -> Result<R, LoadFailed> {
+        let fetch = match self.start_load(headers, keys) {
+            Loading::Done(result, st) => return result.map(|()| read(&st)),
+            Loading::Pending(fetch) => fetch,
+        };
+        fetch.await?;
+        Ok(read(&self.state()))
     }
 
     /// Does what [`load`](Self::load) can do without waiting, all under one lock; gives
@@ -194,13 +208,13 @@ impl Context {
         self: &Arc<Self>,
         headers: &HeaderMap,
         keys: Option<&'static [&'static str]>,
-    ) -> Loading {
+    ) -> Loading<'_> {
         let mut st = self.state();
         if let Some(keys) = keys {
             st.schemas.register(keys);
         }
         if let Some(done) = st.loaded {
-            return Loading::Done(done);
+            return Loading::Done(done, st);
         }
         let (incoming, had_cookie) = read_session_cookie(headers, &self.shared.config.cookie_name);
         st.had_cookie = had_cookie;
@@ -210,7 +224,7 @@ impl Context {
                 st.cookie = CookieOut::Remove;
             }
             st.loaded = Some(Ok(()));
-            return Loading::Done(Ok(()));
+            return Loading::Done(Ok(()), st);
         };
         let key = token.key();
         match (&self.shared.memory, &self.shared.auth) {
@@ -221,7 +235,7 @@ impl Context {
                     None => st.cookie = CookieOut::Remove,
                 }
                 st.loaded = Some(Ok(()));
-                Loading::Done(Ok(()))
+                Loading::Done(Ok(()), st)
             }
             _ => {
                 drop(st);

@@ -107,16 +107,18 @@ impl<S> RawSession<S> {
 
     /// The logged-in user's id, if any.
     pub fn user_id<Id: DeserializeOwned>(&self) -> Option<Id> {
-        match self
-            .ctx
-            .with_user_id_json(|json| serde_json::from_str::<Id>(json))?
-        {
-            Ok(id) => Some(id),
-            Err(error) => {
-                // An id that no longer decodes cannot be trusted to name the right user.
-                tracing::warn!(%error, "stored user id does not decode; treating the session as anonymous");
-                None
-            }
+        self.ctx.with_user_id_json(decode_user_id).flatten()
+    }
+}
+
+/// A user id from its stored JSON; `None`, with a warning, if it no longer decodes.
+pub(crate) fn decode_user_id<Id: DeserializeOwned>(json: &str) -> Option<Id> {
+    match serde_json::from_str::<Id>(json) {
+        Ok(id) => Some(id),
+        Err(error) => {
+            // An id that no longer decodes cannot be trusted to name the right user.
+            tracing::warn!(%error, "stored user id does not decode; treating the session as anonymous");
+            None
         }
     }
 }

@@ -105,9 +105,14 @@ mod v2_strict {
         s.update_basket(|b| b.push(item))
     }
 
+    async fn me(u: session_runtime::RequireAuth<AppSession>) -> Json<Value> {
+        Json(json!({ "user_id": u.user_id() }))
+    }
+
     pub fn app(store: MemoryStore) -> Router {
         Router::new()
             .route("/read", get(read))
+            .route("/me", get(me))
             .route("/add/{item}", post(add))
             .layer(SessionLayer::new(store, SessionConfig::default()))
     }
@@ -227,6 +232,20 @@ async fn a_strict_schema_discards_a_session_that_no_longer_decodes() {
     assert_ne!(fresh, token);
     let r = get_req(&app, "/read", Some(&fresh)).await;
     assert_eq!(r.json(), json!({ "user_id": null, "basket": [9] }));
+}
+
+#[tokio::test]
+async fn a_guard_over_a_strict_schema_sees_the_discarded_session_as_anonymous() {
+    let store = MemoryStore::new();
+    let token = written_by_v1(&store).await;
+    assert!(record(&store, &token).await.unwrap().user_id.is_some());
+    let r = get_req(&v2_strict::app(store.clone()), "/me", Some(&token)).await;
+    assert_eq!(
+        r.status, 401,
+        "the user id of a discarded session is not used"
+    );
+    assert!(r.removes_cookie());
+    assert!(record(&store, &token).await.is_none());
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ use http::request::Parts;
 use super::SessionRejection;
 use super::policy::{Authenticated, Policy, Staff, Superuser};
 use crate::config::ConfigInner;
+use crate::context::State;
+use crate::handle::decode_user_id;
 use crate::schema::{HasUserId, SessionSchema};
 use crate::session::Session;
 
@@ -160,9 +162,13 @@ impl<S: HasUserId, P: Policy<S>> Guard<S, P> {
 
     /// Runs the guard: the session if it is logged in and `P` admits it, else why not.
     pub(super) async fn check(parts: &Parts) -> Result<Self, Refusal> {
-        let ctx = super::load::<S>(parts).await.map_err(Refusal::Failed)?;
+        // The user id is read under the lock that loaded the session.
+        let user_id = |st: &State| st.user_id.as_deref().and_then(decode_user_id);
+        let (ctx, user_id) = super::load_then::<S, _>(parts, user_id)
+            .await
+            .map_err(Refusal::Failed)?;
         let session = Session::<S>::from_context(ctx);
-        let Some(user_id) = session.current_user_id() else {
+        let Some(user_id) = user_id else {
             return Err(Refusal::Anonymous);
         };
         if !P::admits(&session) {

@@ -15,7 +15,7 @@ pub use policy::Policy;
 pub use recent_login::{RecentLoginRejection, RequireRecentLogin};
 pub use rejection::SessionRejection;
 
-use crate::context::Context;
+use crate::context::{Context, State};
 use crate::schema::SessionSchema;
 
 /// The request's session context, which [`SessionLayer`](crate::SessionLayer) provides.
@@ -43,14 +43,28 @@ pub(crate) fn context() -> Result<Arc<Context>, SessionRejection> {
 pub(crate) async fn load<S: SessionSchema>(
     parts: &Parts,
 ) -> Result<Arc<Context>, SessionRejection> {
+    load_then::<S, ()>(parts, |_| ()).await.map(|(ctx, ())| ctx)
+}
+
+/// [`load`], then `read` on the loaded state, under the load's own lock when it could be
+/// (a schema that is not strict, a store answered without waiting).
+pub(crate) async fn load_then<S: SessionSchema, R>(
+    parts: &Parts,
+    read: impl FnOnce(&State) -> R,
+) -> Result<(Arc<Context>, R), SessionRejection> {
     let ctx = context()?;
+    let unavailable = |_| SessionRejection::StoreUnavailable;
+    let Some(checks) = S::STRICT else {
+        let read = ctx.load_then(&parts.headers, Some(S::KEYS), read).await;
+        return read.map(|read| (ctx, read)).map_err(unavailable);
+    };
     ctx.load(&parts.headers, Some(S::KEYS))
         .await
-        .map_err(|_| SessionRejection::StoreUnavailable)?;
-    if let Some(checks) = S::STRICT {
-        discard_if_undecodable(&ctx, checks).await?;
-    }
-    Ok(ctx)
+        .map_err(unavailable)?;
+    // Read after the check, which may end the session.
+    discard_if_undecodable(&ctx, checks).await?;
+    let read = read(&ctx.state());
+    Ok((ctx, read))
 }
 
 /// For a `#[session(strict)]` schema: a session holding a value that no longer decodes is
