@@ -49,7 +49,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tower::{Layer as _, Service, ServiceExt as _};
 
 /// A fresh value for every write, so that no variant can skip the write as unchanged.
@@ -61,6 +61,15 @@ fn next_value() -> u64 {
 
 async fn untouched() -> &'static str {
     "ok"
+}
+
+/// The benchmark's four routes, with each variant's handlers for the three that differ.
+fn routes(me: MethodRouter, write: MethodRouter, login: MethodRouter) -> Router {
+    Router::new()
+        .route("/untouched", get(untouched))
+        .route("/me", me)
+        .route("/write", write)
+        .route("/login", login)
 }
 
 /// Bare axum: the same routes with no session at all.
@@ -81,14 +90,7 @@ mod bare {
     }
 
     pub(crate) fn app() -> Box<dyn App> {
-        served(
-            Router::new()
-                .route("/untouched", get(untouched))
-                .route("/me", get(me))
-                .route("/write", post(write))
-                .route("/login", post(login))
-                .with_state(()),
-        )
+        served(routes(get(me), post(write), post(login)).with_state(()))
     }
 }
 
@@ -116,14 +118,7 @@ mod extractor {
     }
 
     pub(crate) fn app() -> Box<dyn App> {
-        served(
-            Router::new()
-                .route("/untouched", get(untouched))
-                .route("/me", get(me))
-                .route("/write", post(write))
-                .route("/login", post(login))
-                .with_state(()),
-        )
+        served(routes(get(me), post(write), post(login)).with_state(()))
     }
 }
 
@@ -134,11 +129,7 @@ mod layer {
 
     pub(crate) fn app() -> Box<dyn App> {
         served(
-            Router::new()
-                .route("/untouched", get(untouched))
-                .route("/me", get(bare::me))
-                .route("/write", post(bare::write))
-                .route("/login", post(bare::login))
+            routes(get(bare::me), post(bare::write), post(bare::login))
                 .layer(tower::util::MapRequestLayer::new(|req: Request<Body>| req))
                 .with_state(()),
         )
@@ -179,14 +170,10 @@ mod ours {
     pub(crate) fn app(mount: Mount) -> Box<dyn App> {
         let store = MemoryStore::builder().max_records(10_000_000).build();
         let layer = SessionLayer::new(store, SessionConfig::default());
-        let routes = Router::new()
-            .route("/untouched", get(untouched))
-            .route("/me", get(me))
-            .route("/write", post(write))
-            .route("/login", post(login));
+        let router = routes(get(me), post(write), post(login));
         match mount {
-            Mount::Route => served(routes.layer(layer).with_state(())),
-            Mount::Around => served(layer.layer(routes.with_state(()))),
+            Mount::Route => served(router.layer(layer).with_state(())),
+            Mount::Around => served(layer.layer(router.with_state(()))),
         }
     }
 }
@@ -222,14 +209,10 @@ mod tower_sessions_variant {
 
     pub(crate) fn app(mount: Mount) -> Box<dyn App> {
         let layer = SessionManagerLayer::new(MemoryStore::default());
-        let routes = Router::new()
-            .route("/untouched", get(untouched))
-            .route("/me", get(me))
-            .route("/write", post(write))
-            .route("/login", post(login));
+        let router = routes(get(me), post(write), post(login));
         match mount {
-            Mount::Route => served(routes.layer(layer).with_state(())),
-            Mount::Around => served(layer.layer(routes.with_state(()))),
+            Mount::Route => served(router.layer(layer).with_state(())),
+            Mount::Around => served(layer.layer(router.with_state(()))),
         }
     }
 }
@@ -265,14 +248,10 @@ mod axum_session_variant {
             .await
             .expect("axum_session memory store");
         let layer = SessionLayer::new(store);
-        let routes = Router::new()
-            .route("/untouched", get(untouched))
-            .route("/me", get(me))
-            .route("/write", post(write))
-            .route("/login", post(login));
+        let router = routes(get(me), post(write), post(login));
         match mount {
-            Mount::Route => served(routes.layer(layer).with_state(())),
-            Mount::Around => served(layer.layer(routes.with_state(()))),
+            Mount::Route => served(router.layer(layer).with_state(())),
+            Mount::Around => served(layer.layer(router.with_state(()))),
         }
     }
 }
