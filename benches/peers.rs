@@ -32,6 +32,10 @@
 //! - `contended`: 32 tasks on a 2-thread runtime over the same 1,000 logged-in sessions,
 //!   nine reads to one write.
 //!
+//! After each round's logins the run also times the one system call a login cannot avoid,
+//! the draw of a new token's 256 bits from the OS CSPRNG, and reports it against the logins
+//! of the same round.
+//!
 //! The run is interleaved: every round measures every workload on every variant, in an
 //! order that rotates from round to round, so machine drift hits all variants alike. Ratios
 //! are taken pair by pair within a round, then summarised (median, min, max) over rounds.
@@ -725,6 +729,7 @@ fn main() {
     }
 
     let mut samples: Samples = vec![vec![Vec::new(); SUBJECTS.len()]; WORKLOADS.len()];
+    let mut draws = Vec::with_capacity(options.rounds);
     let started = Instant::now();
     for round in 0..options.rounds {
         for (w, workload) in WORKLOADS.into_iter().enumerate() {
@@ -739,12 +744,30 @@ fn main() {
                 };
                 samples[w][v].push(ns);
             }
+            if workload == Workload::Login {
+                draws.push(os_draws(options.login_iters));
+            }
         }
         eprint!("\rround {}/{}", round + 1, options.rounds);
     }
     eprintln!(" in {:.1?}", started.elapsed());
 
-    report(&options, &samples);
+    report(&options, &samples, &draws);
+}
+
+/// `n` draws of a new token's 256 bits from the OS CSPRNG, the one system call the
+/// runtime makes for every session it creates (`getrandom` on Linux); ns per draw.
+fn os_draws(n: usize) -> f64 {
+    use rand::TryRngCore as _;
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .expect("the OS CSPRNG");
+        std::hint::black_box(bytes);
+    }
+    start.elapsed().as_nanos() as f64 / n as f64
 }
 
 /// Median, min and max.
@@ -770,7 +793,8 @@ fn ratio(samples: &[Vec<f64>], a: usize, b: usize) -> (f64, f64, f64) {
     summary(&ratios)
 }
 
-fn report(options: &Options, samples: &Samples) {
+/// `draws[round]`: ns per OS CSPRNG draw, measured after each round's logins.
+fn report(options: &Options, samples: &Samples, draws: &[f64]) {
     println!();
     if options.rounds <= 2 {
         println!("(a smoke run: too short for its numbers to mean anything)");
@@ -879,6 +903,34 @@ fn report(options: &Options, samples: &Samples) {
             );
         }
     }
+    let login = WORKLOADS
+        .iter()
+        .position(|w| *w == Workload::Login)
+        .expect("measured");
+    report_draws(
+        samples,
+        draws,
+        login,
+        bare,
+        at(Variant::Ours, Mount::Around),
+    );
+}
+
+/// What the contract fixes in a login: its draw from the OS CSPRNG, against this
+/// project's login and against bare axum's, pair by pair within each round.
+fn report_draws(samples: &Samples, draws: &[f64], login: usize, bare: usize, ours: usize) {
+    let per_round =
+        |f: &dyn Fn(usize) -> f64| summary(&(0..draws.len()).map(f).collect::<Vec<_>>());
+    let (ns, min, max) = summary(draws);
+    let (share, _, _) = per_round(&|r| draws[r] / samples[login][ours][r]);
+    let (floor, _, _) = per_round(&|r| 1.0 + draws[r] / samples[login][bare][r]);
+    println!();
+    println!(
+        "login: a new token's 256 bits from the OS CSPRNG (one system call per new session) \
+         cost {ns:.0} ns [{min:.0}–{max:.0}], {:.0}% of our login around the router; bare \
+         axum plus that draw alone is {floor:.2}× bare axum",
+        share * 100.0
+    );
 }
 
 fn mark(met: bool) -> &'static str {
