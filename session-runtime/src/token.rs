@@ -11,8 +11,6 @@ use rand::TryRngCore as _;
 use rand::rngs::OsRng;
 use sha2::{Digest as _, Sha256};
 
-use crate::store::StoreError;
-
 /// Length of an encoded token: 32 bytes in base64url without padding.
 pub(crate) const TOKEN_LEN: usize = 43;
 
@@ -27,11 +25,9 @@ pub(crate) struct Token([u8; TOKEN_LEN]);
 
 impl Token {
     /// Draws a new token from the operating system's CSPRNG.
-    pub(crate) fn generate() -> Result<Self, StoreError> {
+    pub(crate) fn generate() -> Result<Self, RngFailed> {
         let mut bytes = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|e| StoreError::Rng(e.to_string()))?;
+        os_random(&mut bytes)?;
         Ok(Self(encode(&bytes)))
     }
 
@@ -161,12 +157,23 @@ impl fmt::Debug for SessionKey {
 }
 
 /// `N` bytes from the OS CSPRNG, as base64url without padding.
-pub(crate) fn random_text<const N: usize>() -> Result<String, StoreError> {
+pub(crate) fn random_text<const N: usize>() -> Result<String, RngFailed> {
     let mut bytes = [0u8; N];
-    OsRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|e| StoreError::Rng(e.to_string()))?;
+    os_random(&mut bytes)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The operating system's random number generator failed (what it said). The runtime
+/// reports it as [`StoreError::Rng`](crate::StoreError::Rng): no session can be made
+/// without it.
+#[derive(Debug)]
+pub(crate) struct RngFailed(pub(crate) String);
+
+/// Fills `bytes` from the OS CSPRNG.
+fn os_random(bytes: &mut [u8]) -> Result<(), RngFailed> {
+    OsRng
+        .try_fill_bytes(bytes)
+        .map_err(|e| RngFailed(e.to_string()))
 }
 
 /// The longest text kept inline in a [`PublicId`]: a generated id, 16 random bytes as

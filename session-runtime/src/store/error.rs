@@ -92,6 +92,12 @@ pub enum StoreError {
     Rng(String),
 }
 
+impl From<crate::token::RngFailed> for StoreError {
+    fn from(failed: crate::token::RngFailed) -> Self {
+        Self::Rng(failed.0)
+    }
+}
+
 impl StoreError {
     /// Wraps a backend error.
     ///
