@@ -101,11 +101,14 @@ pub(crate) async fn save(ctx: &Context, plan: Plan) -> Committed {
 fn cookie(ctx: &Context, st: &State) -> Option<HeaderValue> {
     match st.cookie {
         CookieOut::Keep => None,
-        CookieOut::Set => st
-            .bound
-            .as_ref()
-            .map(|b| set_cookie(&ctx.shared.config, &b.token, ctx.max_age(b.expires_at))),
-        CookieOut::Remove => Some(removal_cookie(&ctx.shared.config)),
+        CookieOut::Set => st.bound.as_ref().map(|b| {
+            set_cookie(
+                &ctx.shared.config.cookie,
+                &b.token,
+                ctx.max_age(b.expires_at),
+            )
+        }),
+        CookieOut::Remove => Some(removal_cookie(&ctx.shared.config.cookie)),
     }
 }
 

@@ -1,23 +1,12 @@
 //! Session configuration, with secure defaults.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::cookie::CookieTemplate;
-
-/// The `SameSite` attribute of the session cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameSite {
-    /// Sent only on same-site requests.
-    Strict,
-    /// Sent on same-site requests and top-level cross-site navigations (the default).
-    Lax,
-    /// Sent on every request. Requires `Secure`; enables cross-site request forgery unless
-    /// you check CSRF tokens.
-    None,
-}
+use crate::cookie::CookieSettings;
+pub use crate::cookie::SameSite;
 
 /// Why a [`SessionConfig`] was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,11 +69,8 @@ pub struct SessionConfig {
 }
 
 pub(crate) struct ConfigInner {
-    pub(crate) cookie_name: String,
-    pub(crate) domain: Option<String>,
-    pub(crate) path: String,
-    pub(crate) same_site: SameSite,
-    pub(crate) secure: bool,
+    /// The session cookie's validated attributes.
+    pub(crate) cookie: CookieSettings,
     pub(crate) idle_timeout: Duration,
     pub(crate) absolute_timeout: Duration,
     pub(crate) touch_interval: Duration,
@@ -93,16 +79,6 @@ pub(crate) struct ConfigInner {
     pub(crate) exclusive_login: bool,
     pub(crate) max_sessions_per_user: Option<usize>,
     pub(crate) clock: Arc<dyn Clock>,
-    /// The session cookie's rendering, made on first use.
-    cookie_template: OnceLock<CookieTemplate>,
-}
-
-impl ConfigInner {
-    /// The session cookie, rendered once by the `cookie` crate.
-    pub(crate) fn cookie_template(&self) -> &CookieTemplate {
-        self.cookie_template
-            .get_or_init(|| CookieTemplate::new(self))
-    }
 }
 
 impl SessionConfig {
@@ -114,7 +90,7 @@ impl SessionConfig {
     /// The full cookie name, prefix included.
     #[must_use]
     pub fn cookie_name(&self) -> &str {
-        &self.inner.cookie_name
+        &self.inner.cookie.name
     }
 
     /// The idle timeout.
@@ -149,11 +125,11 @@ impl fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.inner;
         f.debug_struct("SessionConfig")
-            .field("cookie_name", &c.cookie_name)
-            .field("domain", &c.domain)
-            .field("path", &c.path)
-            .field("same_site", &c.same_site)
-            .field("secure", &c.secure)
+            .field("cookie_name", &c.cookie.name)
+            .field("domain", &c.cookie.domain)
+            .field("path", &c.cookie.path)
+            .field("same_site", &c.cookie.same_site)
+            .field("secure", &c.cookie.secure)
             .field("idle_timeout", &c.idle_timeout)
             .field("absolute_timeout", &c.absolute_timeout)
             .field("touch_interval", &c.touch_interval)
@@ -384,17 +360,18 @@ impl SessionConfigBuilder {
         };
         Ok(SessionConfig {
             inner: Arc::new(ConfigInner {
-                cookie_name,
-                domain: self.domain,
-                path: self.path,
-                same_site: self.same_site,
-                secure: self.secure,
+                cookie: CookieSettings::new(
+                    cookie_name,
+                    self.domain,
+                    self.path,
+                    self.same_site,
+                    self.secure,
+                ),
                 idle_timeout: self.idle_timeout,
                 absolute_timeout: self.absolute_timeout,
                 touch_interval: self.touch_interval,
                 max_data_bytes: self.max_data_bytes,
                 login_url: self.login_url,
-                cookie_template: OnceLock::new(),
                 exclusive_login: self.exclusive_login,
                 max_sessions_per_user: self.max_sessions_per_user,
                 clock: self.clock,
@@ -414,8 +391,8 @@ mod tests {
     #[test]
     fn defaults_are_secure() {
         let c = SessionConfig::default();
-        let i = &c.inner;
-        assert_eq!(i.cookie_name, "session");
+        let i = &c.inner.cookie;
+        assert_eq!(i.name, "session");
         assert!(i.secure);
         assert_eq!(i.same_site, SameSite::Lax);
         assert_eq!(i.path, "/");

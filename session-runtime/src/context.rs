@@ -216,7 +216,7 @@ impl Context {
         if let Some(done) = st.loaded {
             return Loading::Done(done, st);
         }
-        let (incoming, had_cookie) = read_session_cookie(headers, &self.shared.config.cookie_name);
+        let (incoming, had_cookie) = read_session_cookie(headers, &self.shared.config.cookie.name);
         st.had_cookie = had_cookie;
         st.user_agent = headers.get(USER_AGENT).cloned();
         let Some(token) = incoming else {

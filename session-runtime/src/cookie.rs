@@ -8,6 +8,7 @@
 //! header that starts with the session cookie is read without a scan ([`leading_token`]).
 //! The header is only read when a handler loads the session.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use cookie::{Cookie, CookieBuilder};
@@ -15,8 +16,56 @@ use http::HeaderMap;
 use http::HeaderValue;
 use http::header::COOKIE;
 
-use crate::config::{ConfigInner, SameSite};
 use crate::token::{TOKEN_LEN, Token};
+
+/// The `SameSite` attribute of the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// Sent only on same-site requests.
+    Strict,
+    /// Sent on same-site requests and top-level cross-site navigations (the default).
+    Lax,
+    /// Sent on every request. Requires `Secure`; enables cross-site request forgery unless
+    /// you check CSRF tokens.
+    None,
+}
+
+/// The session cookie's attributes, as the configuration validated them, and their
+/// rendering by the `cookie` crate, made on first use.
+pub(crate) struct CookieSettings {
+    /// The full name, prefix included.
+    pub(crate) name: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) path: String,
+    pub(crate) same_site: SameSite,
+    pub(crate) secure: bool,
+    template: OnceLock<CookieTemplate>,
+}
+
+impl CookieSettings {
+    /// Settings the configuration has validated (see `SessionConfigBuilder::build`).
+    pub(crate) fn new(
+        name: String,
+        domain: Option<String>,
+        path: String,
+        same_site: SameSite,
+        secure: bool,
+    ) -> Self {
+        Self {
+            name,
+            domain,
+            path,
+            same_site,
+            secure,
+            template: OnceLock::new(),
+        }
+    }
+
+    /// The session cookie, rendered once.
+    fn template(&self) -> &CookieTemplate {
+        self.template.get_or_init(|| CookieTemplate::new(self))
+    }
+}
 
 /// Finds the first well-formed session token among the request's cookies, and whether the
 /// request carried a cookie with the session cookie's name at all (valid or not), in one
@@ -84,8 +133,8 @@ pub(crate) fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
     read_session_cookie(headers, name).1
 }
 
-fn base(config: &ConfigInner, value: String) -> CookieBuilder<'static> {
-    let mut builder = Cookie::build((config.cookie_name.clone(), value))
+fn base(config: &CookieSettings, value: String) -> CookieBuilder<'static> {
+    let mut builder = Cookie::build((config.name.clone(), value))
         .http_only(true)
         .secure(config.secure)
         .path(config.path.clone())
@@ -114,7 +163,7 @@ pub(crate) struct CookieTemplate {
 }
 
 impl CookieTemplate {
-    pub(crate) fn new(config: &ConfigInner) -> Self {
+    fn new(config: &CookieSettings) -> Self {
         let rendered = base(config, String::new()).build().encoded().to_string();
         let split = rendered.find(';').unwrap_or(rendered.len());
         let (prefix, attributes) = rendered.split_at(split);
@@ -130,9 +179,9 @@ impl CookieTemplate {
 }
 
 /// `Set-Cookie` that installs `token` for `max_age`.
-pub(crate) fn set_cookie(config: &ConfigInner, token: &Token, max_age: Duration) -> HeaderValue {
+pub(crate) fn set_cookie(config: &CookieSettings, token: &Token, max_age: Duration) -> HeaderValue {
     const MAX_AGE: &str = "; Max-Age=";
-    let template = config.cookie_template();
+    let template = config.template();
     let mut seconds = itoa::Buffer::new();
     let seconds = seconds.format(max_age.as_secs());
     // The exact length: a header value made from a full `String` takes its buffer over,
@@ -155,8 +204,8 @@ pub(crate) fn set_cookie(config: &ConfigInner, token: &Token, max_age: Duration)
 }
 
 /// `Set-Cookie` that removes the session cookie (`Max-Age=0`).
-pub(crate) fn removal_cookie(config: &ConfigInner) -> HeaderValue {
-    config.cookie_template().removal.clone()
+pub(crate) fn removal_cookie(config: &CookieSettings) -> HeaderValue {
+    config.template().removal.clone()
 }
 
 fn header(cookie: &Cookie<'_>) -> HeaderValue {
@@ -294,13 +343,13 @@ mod tests {
     fn set_cookie_has_secure_defaults() {
         let config = SessionConfig::default();
         let t = Token::generate().unwrap();
-        let v = set_cookie(&config.inner, &t, Duration::from_secs(90));
+        let v = set_cookie(&config.inner.cookie, &t, Duration::from_secs(90));
         let s = v.to_str().unwrap();
         assert!(s.starts_with(&format!("session={}", t.encode())));
         for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=90"] {
             assert!(s.contains(attr), "{s} lacks {attr}");
         }
-        let r = removal_cookie(&config.inner);
+        let r = removal_cookie(&config.inner.cookie);
         let r = r.to_str().unwrap();
         assert!(r.starts_with("session=;"), "{r}");
         assert!(r.contains("Max-Age=0"));
@@ -331,7 +380,7 @@ mod tests {
             .build()
             .unwrap();
         let t = Token::generate().unwrap();
-        let v = set_cookie(&config.inner, &t, Duration::from_secs(5));
+        let v = set_cookie(&config.inner.cookie, &t, Duration::from_secs(5));
         let s = v.to_str().unwrap();
         for attr in ["sid=", "Domain=example.com", "Path=/app", "SameSite=Strict"] {
             assert!(s.contains(attr), "{s} lacks {attr}");
@@ -351,11 +400,11 @@ mod tests {
                 .unwrap(),
         ];
         for config in configs {
-            let c = &config.inner;
+            let c = &config.inner.cookie;
             let t = Token::generate().unwrap();
             let v = set_cookie(c, &t, Duration::from_secs(77));
             let parsed = Cookie::parse_encoded(v.to_str().unwrap().to_owned()).unwrap();
-            assert_eq!(parsed.name(), c.cookie_name);
+            assert_eq!(parsed.name(), c.name);
             assert_eq!(parsed.value(), t.encode());
             assert_eq!(parsed.http_only(), Some(true));
             assert_eq!(parsed.secure(), Some(c.secure));
@@ -364,7 +413,7 @@ mod tests {
             assert_eq!(parsed.max_age(), Some(cookie::time::Duration::seconds(77)));
             let removal = removal_cookie(c);
             let removed = Cookie::parse_encoded(removal.to_str().unwrap().to_owned()).unwrap();
-            assert_eq!(removed.name(), c.cookie_name);
+            assert_eq!(removed.name(), c.name);
             assert_eq!(removed.value(), "");
             assert_eq!(removed.max_age(), Some(cookie::time::Duration::ZERO));
             assert_eq!(removed.path(), parsed.path());
