@@ -7,24 +7,15 @@
 //! request is anonymous (as Django and axum-login do).
 
 use std::future::Future;
-use std::pin::Pin;
 
 use subtle::ConstantTimeEq as _;
 
 use crate::data::Fields;
 use crate::schema::{HasUserId, Key};
+use crate::shared::{AuthCheck, BoxError, CheckFuture};
 
-/// Any error of the app's credential lookup.
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, BoxError>> + Send + 'a>>;
-
-/// The schema-erased check the request context runs after loading a logged-in session.
-pub(crate) trait AuthCheck: Send + Sync + 'static {
-    /// Whether the session's stored fingerprint matches the user's current one.
-    fn matches<'a>(&'a self, user_json: &'a str, data: &'a Fields) -> CheckFuture<'a>;
-}
-
+/// [`AuthCheck`] for a schema `S`: the fingerprint in the field `key`, the user's current
+/// one from `current`.
 pub(crate) struct TypedCheck<S, F> {
     pub(crate) key: Key<S, Option<String>>,
     pub(crate) current: F,

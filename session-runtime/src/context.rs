@@ -19,7 +19,7 @@ use crate::cookie::read_session_cookie;
 use crate::data::Data;
 use crate::error::SessionError;
 use crate::record::{Record, Snapshot};
-use crate::service::Shared;
+use crate::shared::Shared;
 use crate::store::StoreError;
 use crate::token::{PublicId, SessionKey, Token};
 

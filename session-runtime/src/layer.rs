@@ -8,10 +8,11 @@ use tower_layer::Layer;
 
 use std::future::Future;
 
-use crate::auth_hash::{AuthCheck, TypedCheck};
+use crate::auth_hash::TypedCheck;
 use crate::config::SessionConfig;
 use crate::schema::{HasUserId, Key};
-use crate::service::{SessionService, Shared};
+use crate::service::SessionService;
+use crate::shared::{AuthCheck, Shared};
 use crate::store::{DynStore, MemoryStore, SessionStore};
 
 /// Adds sessions to an axum router or any tower service.

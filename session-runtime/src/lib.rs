@@ -121,6 +121,7 @@ mod response;
 mod schema;
 mod service;
 mod session;
+mod shared;
 mod store;
 mod token;
 

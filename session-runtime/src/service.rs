@@ -23,21 +23,11 @@ use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower_service::Service;
 
-use crate::auth_hash::AuthCheck;
 use crate::commit::{self, Committed, Step};
-use crate::config::ConfigInner;
 use crate::context::Context;
 use crate::response::json_error;
-use crate::store::{DynStore, MemoryStore, StoreError};
-
-/// What every request of one layer shares: the store, the configuration, the auth check.
-pub(crate) struct Shared {
-    pub(crate) store: Arc<dyn DynStore>,
-    pub(crate) config: Arc<ConfigInner>,
-    pub(crate) auth: Option<Arc<dyn AuthCheck>>,
-    /// The store again, when it is a [`MemoryStore`]: its reads need no boxed future.
-    pub(crate) memory: Option<MemoryStore>,
-}
+use crate::shared::Shared;
+use crate::store::StoreError;
 
 tokio::task_local! {
     /// The session slot of the request whose future is being polled.
