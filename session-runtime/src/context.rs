@@ -101,7 +101,36 @@ pub(crate) struct State {
     pub(crate) rotate_pending: bool,
     pub(crate) cookie: CookieOut,
     /// The schemas this request viewed the session through: their keys are live.
-    pub(crate) schemas: crate::evolution::Schemas,
+    pub(crate) schemas: Schemas,
+}
+
+/// The stored keys of the schemas this request viewed the session through: nearly always
+/// one, kept inline. Their keys are live; any other stored key is stale (`evolution.rs`).
+#[derive(Debug, Default)]
+pub(crate) struct Schemas {
+    first: Option<&'static [&'static str]>,
+    more: Vec<&'static [&'static str]>,
+}
+
+impl Schemas {
+    /// The key lists of every schema registered.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &'static [&'static str]> {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+
+    /// Whether no schema was registered yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// Records that the request views the session through a schema with these keys.
+    pub(crate) fn register(&mut self, keys: &'static [&'static str]) {
+        if self.first.is_none() {
+            self.first = Some(keys);
+        } else if !self.all().any(|known| std::ptr::eq(known, keys)) {
+            self.more.push(keys);
+        }
+    }
 }
 
 impl State {

@@ -8,41 +8,21 @@
 //!   of the session removes it from the store, through the ordinary `Update::remove`.
 //!
 //! The request's context learns which keys are live when an extractor views the session
-//! through a schema ([`Schemas::register`]); keys of every schema used in the request are
+//! through a schema (`Schemas::register`); keys of every schema used in the request are
 //! live, so two schemas sharing one session never drop each other's fields.
 
-use crate::context::{Context, State};
+use crate::context::{Context, Schemas, State};
 use crate::schema::Check;
 
 /// Stored keys that begin with this prefix belong to the runtime, never to a schema, and are
 /// never dropped as stale. The derive refuses schema keys with this prefix.
 pub(crate) const RUNTIME_KEY_PREFIX: &str = "__";
 
-/// The stored keys of the schemas this request used: nearly always one, kept inline.
-#[derive(Debug, Default)]
-pub(crate) struct Schemas {
-    first: Option<&'static [&'static str]>,
-    more: Vec<&'static [&'static str]>,
-}
-
 impl Schemas {
-    fn all(&self) -> impl Iterator<Item = &'static [&'static str]> {
-        self.first.into_iter().chain(self.more.iter().copied())
-    }
-
-    /// Records that the request views the session through a schema with these keys.
-    pub(crate) fn register(&mut self, keys: &'static [&'static str]) {
-        if self.first.is_none() {
-            self.first = Some(keys);
-        } else if !self.all().any(|known| std::ptr::eq(known, keys)) {
-            self.more.push(keys);
-        }
-    }
-
     /// Whether a stored key belongs to no schema the request used. With no schema known,
     /// nothing is stale.
     fn is_stale(&self, key: &str) -> bool {
-        self.first.is_some()
+        !self.is_empty()
             && !key.starts_with(RUNTIME_KEY_PREFIX)
             && !self.all().any(|keys| keys.contains(&key))
     }
