@@ -18,8 +18,9 @@ pub trait Clock: Send + Sync + 'static {
 ///
 /// On Linux it is the kernel's `CLOCK_REALTIME_COARSE`: the wall-clock time of the last
 /// timer tick, so it may lag [`SystemTime::now`] by up to one tick (1–4 ms, by the kernel's
-/// configuration). Reading it costs a few nanoseconds where a precise read costs about 30
-/// on a virtual machine, and every request that uses its session reads the clock once.
+/// configuration). Reading it costs 2–3 ns where a precise read cost about 30 ns on the
+/// virtual machine of the README's benchmarks, and every request that uses its session
+/// reads the clock once.
 /// Session deadlines are minutes and hours, so a few milliseconds do not matter to them;
 /// do not use this clock where they would. Elsewhere it is [`SystemTime::now`].
 ///
