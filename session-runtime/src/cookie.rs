@@ -1,4 +1,4 @@
-//! Reading the session cookie from a request and writing it to a response.
+//! The session cookie: its settings, reading it from a request, writing it to a response.
 //!
 //! `Set-Cookie` comes from the `cookie` crate, rendered once per configuration into a
 //! template. The request's `Cookie` header is read by [`cookie_values`], which finds the
@@ -153,7 +153,7 @@ fn base(config: &CookieSettings, value: String) -> CookieBuilder<'static> {
 /// the parts that change: rendered once, so that a response only writes its token and
 /// `Max-Age` into it.
 #[derive(Debug)]
-pub(crate) struct CookieTemplate {
+struct CookieTemplate {
     /// `name=`, the name encoded as the crate encodes it.
     prefix: String,
     /// `; HttpOnly; SameSite=Lax; Secure; Path=/` (and `Domain`, if configured).
