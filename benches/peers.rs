@@ -772,6 +772,13 @@ fn os_draws(n: usize) -> f64 {
     start.elapsed().as_nanos() as f64 / n as f64
 }
 
+/// The processor's model name, where the OS tells it (`/proc/cpuinfo` on Linux).
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("model name"))?;
+    Some(line.split_once(':')?.1.trim().to_owned())
+}
+
 /// Median, min and max.
 fn summary(values: &[f64]) -> (f64, f64, f64) {
     let mut sorted = values.to_vec();
@@ -806,6 +813,13 @@ fn report(options: &Options, samples: &Samples, draws: &[f64]) {
         options.rounds, options.iters, options.login_iters, options.contended_iters
     );
     println!("ratios are per-round pairs: median [min–max] over rounds");
+    // The ratios depend on the processor (an atomic operation, SHA-NI and a system call
+    // cost different shares of a request on different ones), so a run names its own.
+    println!(
+        "cpu: {} ({} threads available)",
+        cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_owned()),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let at = |variant: Variant, mount: Mount| {
         SUBJECTS
             .iter()
