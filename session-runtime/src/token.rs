@@ -63,7 +63,7 @@ impl Token {
     /// block is laid out here once and given to `sha2`'s compression function (which uses
     /// the CPU's SHA extensions where it has them). `Sha256::digest` makes the same hash
     /// through its streaming buffer, which took 71 ns against this 65 ns in a scratch
-    /// loop on the benchmark machine; a test holds the two to the same output.
+    /// loop on the Intel benchmark machine; a test holds the two to the same output.
     pub(crate) fn key(&self) -> SessionKey {
         /// SHA-256's initial state (FIPS 180-4, 5.3.3).
         const INITIAL: [u32; 8] = [
