@@ -9,8 +9,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::TryRngCore as _;
 use rand::rngs::OsRng;
-#[cfg(test)]
-use sha2::{Digest as _, Sha256};
 
 /// Length of an encoded token: 32 bytes in base64url without padding.
 pub(crate) const TOKEN_LEN: usize = 43;
@@ -385,6 +383,8 @@ impl serde::de::Visitor<'_> for PublicIdVisitor {
 
 #[cfg(test)]
 mod tests {
+    use sha2::{Digest as _, Sha256};
+
     use super::*;
 
     #[test]
