@@ -904,16 +904,17 @@ fn report(options: &Options, samples: &Samples, draws: &[f64]) {
             let (vs_floor, _, _) = ratio(&samples[w], ours, floor);
             let (vs_extractor, _, _) = ratio(&samples[w], ours, extractor);
             let (speedup, _, _) = ratio(&samples[w], tower, ours);
-            let bare_target = match workload.target_vs_bare() {
-                Some(t) => format!("≤ {t:.2} {}", mark(vs_bare <= t)),
-                None => "–".to_owned(),
+            let (shown_vs_bare, bare_target) = match workload.target_vs_bare() {
+                Some(t) => (near(vs_bare, t), format!("≤ {t:.2} {}", mark(vs_bare <= t))),
+                None => (format!("{vs_bare:.2}"), "–".to_owned()),
             };
+            let shown_speedup = near(speedup, 2.0);
             let mount = match mount {
                 Mount::Route => "`Router::layer`",
                 Mount::Around => "around",
             };
             println!(
-                "| {} | {mount} | {vs_bare:.2} | {bare_target} | {vs_floor:.2} | {vs_extractor:.2} | {speedup:.2} | ≥ 2.00 {} |",
+                "| {} | {mount} | {shown_vs_bare} | {bare_target} | {vs_floor:.2} | {vs_extractor:.2} | {shown_speedup} | ≥ 2.00 {} |",
                 workload.name(),
                 mark(speedup >= 2.0)
             );
@@ -953,4 +954,15 @@ fn report_draws(samples: &Samples, draws: &[f64], login: usize, bare: usize, our
 
 fn mark(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
+}
+
+/// A ratio next to its target: two decimals, or three where two would round it onto the
+/// target and hide which side of it the ratio fell (1.996 is not 2.00).
+fn near(ratio: f64, target: f64) -> String {
+    let shown = format!("{ratio:.2}");
+    if shown == format!("{target:.2}") && ratio != target {
+        format!("{ratio:.3}")
+    } else {
+        shown
+    }
 }
