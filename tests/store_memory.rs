@@ -4,7 +4,7 @@ mod store_suite;
 
 use std::time::{Duration, SystemTime};
 
-use session_runtime::{MemoryStore, SessionStore, StoreError};
+use session_runtime::{Clock, ManualClock, MemoryStore, SessionStore, StoreError};
 use store_suite::{key, now, record, store_suite};
 
 store_suite!(async { Some(MemoryStore::new()) });
@@ -63,4 +63,26 @@ async fn works_when_built_outside_a_runtime() {
         .await
         .unwrap();
     assert_eq!(store.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_background_sweep_reads_the_configured_clock() {
+    let clock = ManualClock::new();
+    let store = MemoryStore::builder()
+        .sweep_interval(Duration::from_secs(10))
+        .clock(clock.clone())
+        .build();
+    let mut soon = record(None, &[("a", "1")], clock.now());
+    soon.expires_at = clock.now() + Duration::from_secs(60);
+    store.create(&key(), &soon).await.unwrap();
+    tokio::time::advance(Duration::from_secs(11)).await;
+    tokio::task::yield_now().await;
+    assert_eq!(store.len(), 1, "not expired yet on the store's clock");
+    // Only the store's clock moves past the expiry; the system clock is an hour short.
+    clock.advance(Duration::from_secs(3600));
+    for _ in 0..3 {
+        tokio::time::advance(Duration::from_secs(11)).await;
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(store.len(), 0, "swept on the configured clock");
 }

@@ -5,14 +5,15 @@ use std::collections::HashSet;
 use std::collections::{HashMap, hash_map};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 
-use super::{SessionStore, StoreError};
+use super::{SessionStore, StoreError, sweeper};
+use crate::clock::{Clock, SystemClock};
 use crate::data::Fields;
 use crate::record::{Changes, Record, SessionInfo, Snapshot, Update};
 use crate::token::{PublicId, SessionKey};
@@ -308,13 +309,24 @@ struct Inner {
     max_records: usize,
     sweep_interval: Option<Duration>,
     sweeper_started: AtomicBool,
+    clock: Arc<dyn Clock>,
 }
 
 /// Configures a [`MemoryStore`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MemoryStoreBuilder {
     max_records: usize,
     sweep_interval: Option<Duration>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for MemoryStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStoreBuilder")
+            .field("max_records", &self.max_records)
+            .field("sweep_interval", &self.sweep_interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryStoreBuilder {
@@ -341,6 +353,24 @@ impl MemoryStoreBuilder {
         self
     }
 
+    /// The clock the background sweep reads "now" from (default [`SystemClock`]): give it
+    /// the same clock as the layer's configuration
+    /// ([`SessionConfigBuilder::clock`](crate::SessionConfigBuilder::clock)), so that
+    /// tests that move time see expired sessions swept.
+    ///
+    /// ```
+    /// use session_runtime::{ManualClock, MemoryStore};
+    ///
+    /// let clock = ManualClock::new();
+    /// let store = MemoryStore::builder().clock(clock.clone()).build();
+    /// # let _ = store;
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// Builds the store.
     #[must_use]
     pub fn build(self) -> MemoryStore {
@@ -353,6 +383,7 @@ impl MemoryStoreBuilder {
                 max_records: self.max_records,
                 sweep_interval: self.sweep_interval,
                 sweeper_started: AtomicBool::new(false),
+                clock: self.clock,
             }),
         }
     }
@@ -382,6 +413,7 @@ impl MemoryStore {
         MemoryStoreBuilder {
             max_records: DEFAULT_MAX_RECORDS,
             sweep_interval: Some(DEFAULT_SWEEP_INTERVAL),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -407,24 +439,17 @@ impl MemoryStore {
         {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let clock = self.inner.clock.clone();
+        let spawned = sweeper::spawn(
+            &self.inner,
+            every,
+            clock,
+            "memory",
+            |inner, now| async move { Ok(inner.sweep(now)) },
+        );
+        if !spawned {
             self.inner.sweeper_started.store(false, Ordering::Release);
-            return;
-        };
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        runtime.spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                let swept = inner.sweep(SystemTime::now());
-                if swept > 0 {
-                    tracing::debug!(swept, "memory store swept expired sessions");
-                }
-            }
-        });
+        }
     }
 }
 

@@ -12,7 +12,6 @@ mod redis;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-#[cfg(any(feature = "postgres", feature = "redis", feature = "sqlite"))]
 mod sweeper;
 
 use std::future::Future;

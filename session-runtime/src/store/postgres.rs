@@ -13,6 +13,7 @@ use super::deadline::{
 };
 use super::sql::{DEFAULT_TABLE, TableName, decode_data, encode_data, encode_set, map_err};
 use super::{SessionStore, StoreError, StoreOp, sweeper};
+use crate::clock::{Clock, SystemClock};
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};
 
@@ -66,6 +67,7 @@ pub struct PostgresStoreBuilder {
     command_timeout: Duration,
     max_connections: usize,
     sweep_interval: Option<Duration>,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for PostgresStoreBuilder {
@@ -120,6 +122,15 @@ impl PostgresStoreBuilder {
         self
     }
 
+    /// The clock the background sweep reads "now" from (default [`SystemClock`]): give it
+    /// the same clock as the layer's configuration
+    /// ([`SessionConfigBuilder::clock`](crate::SessionConfigBuilder::clock)), so that
+    /// tests that move time see expired sessions swept.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// Connects and creates the table and its indexes if they do not exist.
     ///
     /// # Errors
@@ -160,9 +171,13 @@ impl PostgresStoreBuilder {
         )
         .await?;
         if let Some(every) = self.sweep_interval {
-            sweeper::spawn(&store.inner, every, "postgres", |inner, now| async move {
-                PostgresStore { inner }.sweep(now).await
-            });
+            sweeper::spawn(
+                &store.inner,
+                every,
+                self.clock,
+                "postgres",
+                |inner, now| async move { PostgresStore { inner }.sweep(now).await },
+            );
         }
         Ok(store)
     }
@@ -203,6 +218,7 @@ impl PostgresStore {
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             max_connections: 10,
             sweep_interval: Some(sweeper::DEFAULT_SWEEP_INTERVAL),
+            clock: Arc::new(SystemClock),
         }
     }
 

@@ -24,6 +24,7 @@ use super::deadline::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded, from_millis, to_millis,
 };
 use super::{SessionStore, StoreError, StoreOp, sweeper};
+use crate::clock::{Clock, SystemClock};
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};
 
@@ -79,6 +80,7 @@ pub struct RedisStoreBuilder {
     connect_timeout: Duration,
     command_timeout: Duration,
     sweep_interval: Option<Duration>,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -127,6 +129,15 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// The clock the background sweep reads "now" from (default [`SystemClock`]): give it
+    /// the same clock as the layer's configuration
+    /// ([`SessionConfigBuilder::clock`](crate::SessionConfigBuilder::clock)), so that
+    /// tests that move time see expired sessions swept.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// Connects to the server.
     ///
     /// # Errors
@@ -170,9 +181,13 @@ impl RedisStoreBuilder {
             }),
         };
         if let Some(every) = self.sweep_interval {
-            sweeper::spawn(&store.inner, every, "redis", |inner, now| async move {
-                RedisStore { inner }.sweep(now).await
-            });
+            sweeper::spawn(
+                &store.inner,
+                every,
+                self.clock,
+                "redis",
+                |inner, now| async move { RedisStore { inner }.sweep(now).await },
+            );
         }
         Ok(store)
     }
@@ -212,6 +227,7 @@ impl RedisStore {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             sweep_interval: Some(sweeper::DEFAULT_SWEEP_INTERVAL),
+            clock: Arc::new(SystemClock),
         }
     }
 

@@ -14,6 +14,7 @@ use sqlx::{AssertSqlSafe, Row as _};
 use super::deadline::{DEFAULT_COMMAND_TIMEOUT, bounded, from_millis, to_millis};
 use super::sql::{DEFAULT_TABLE, TableName, decode_data, encode_data, map_err, merge_patch};
 use super::{SessionStore, StoreError, StoreOp, sweeper};
+use crate::clock::{Clock, SystemClock};
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};
 
@@ -59,6 +60,7 @@ pub struct SqliteStoreBuilder {
     command_timeout: Duration,
     readers: u32,
     sweep_interval: Option<Duration>,
+    clock: Arc<dyn Clock>,
 }
 
 impl SqliteStoreBuilder {
@@ -92,6 +94,15 @@ impl SqliteStoreBuilder {
     /// [`SessionStore::sweep`] (they are never returned by a read either way).
     pub fn no_background_sweep(mut self) -> Self {
         self.sweep_interval = None;
+        self
+    }
+
+    /// The clock the background sweep reads "now" from (default [`SystemClock`]): give it
+    /// the same clock as the layer's configuration
+    /// ([`SessionConfigBuilder::clock`](crate::SessionConfigBuilder::clock)), so that
+    /// tests that move time see expired sessions swept.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -137,9 +148,13 @@ impl SqliteStoreBuilder {
             }),
         };
         if let Some(every) = self.sweep_interval {
-            sweeper::spawn(&store.inner, every, "sqlite", |inner, now| async move {
-                SqliteStore { inner }.sweep(now).await
-            });
+            sweeper::spawn(
+                &store.inner,
+                every,
+                self.clock,
+                "sqlite",
+                |inner, now| async move { SqliteStore { inner }.sweep(now).await },
+            );
         }
         Ok(store)
     }
@@ -176,6 +191,7 @@ impl SqliteStore {
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             readers: 4,
             sweep_interval: Some(sweeper::DEFAULT_SWEEP_INTERVAL),
+            clock: Arc::new(SystemClock),
         }
     }
 
