@@ -6,13 +6,30 @@
 //! password change elsewhere, every session holding the old fingerprint is ended and the
 //! request is anonymous (as Django and axum-login do).
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 
 use subtle::ConstantTimeEq as _;
 
-use crate::data::Fields;
-use crate::schema::{HasUserId, Key};
-use crate::shared::{AuthCheck, BoxError, CheckFuture};
+use crate::key::Key;
+use crate::schema::HasUserId;
+
+/// Any error of the app's credential lookup.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The future of an [`AuthCheck`].
+pub(crate) type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, BoxError>> + Send + 'a>>;
+
+/// The schema-erased check the load path runs after loading a logged-in session.
+pub(crate) trait AuthCheck: Send + Sync + 'static {
+    /// Whether the session's stored fingerprint matches the user's current one.
+    fn matches<'a>(
+        &'a self,
+        user_json: &'a str,
+        data: &'a BTreeMap<String, String>,
+    ) -> CheckFuture<'a>;
+}
 
 /// [`AuthCheck`] for a schema `S`: the fingerprint in the field `key`, the user's current
 /// one from `current`.
@@ -28,7 +45,11 @@ where
     Fut: Future<Output = Result<Option<String>, E>> + Send + 'static,
     E: Into<BoxError>,
 {
-    fn matches<'a>(&'a self, user_json: &'a str, data: &'a Fields) -> CheckFuture<'a> {
+    fn matches<'a>(
+        &'a self,
+        user_json: &'a str,
+        data: &'a BTreeMap<String, String>,
+    ) -> CheckFuture<'a> {
         Box::pin(async move {
             let Ok(user) = serde_json::from_str::<S::UserId>(user_json) else {
                 return Ok(false);

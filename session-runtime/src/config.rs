@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::cookie::CookieSettings;
 pub use crate::cookie::SameSite;
+use crate::rejection::{ErrorPage, ErrorPages, RejectionInfo};
 
 /// Why a [`SessionConfig`] was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +80,8 @@ pub(crate) struct ConfigInner {
     pub(crate) exclusive_login: bool,
     pub(crate) max_sessions_per_user: Option<usize>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The HTML error pages the app replaced.
+    pub(crate) pages: ErrorPages,
 }
 
 impl SessionConfig {
@@ -137,6 +140,7 @@ impl fmt::Debug for SessionConfig {
             .field("login_url", &c.login_url)
             .field("exclusive_login", &c.exclusive_login)
             .field("max_sessions_per_user", &c.max_sessions_per_user)
+            .field("error_pages", &c.pages.replaced())
             .finish_non_exhaustive()
     }
 }
@@ -158,6 +162,7 @@ pub struct SessionConfigBuilder {
     exclusive_login: bool,
     max_sessions_per_user: Option<usize>,
     clock: Arc<dyn Clock>,
+    pages: ErrorPages,
 }
 
 impl Default for SessionConfigBuilder {
@@ -177,6 +182,7 @@ impl Default for SessionConfigBuilder {
             exclusive_login: false,
             max_sessions_per_user: None,
             clock: Arc::new(SystemClock),
+            pages: ErrorPages::default(),
         }
     }
 }
@@ -290,6 +296,40 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// Replaces one of the HTML pages that browsers are shown when this crate refuses a
+    /// request (`401`, `403`, the CSRF check, `503`): `render` gets what the JSON body says
+    /// ([`RejectionInfo`]) and returns the page's HTML; the status stays. Clients that do
+    /// not accept `text/html` still get the JSON body.
+    ///
+    /// `render` builds HTML: escape anything in it that did not come from your own code.
+    ///
+    /// ```
+    /// use session_runtime::{ErrorPage, SessionConfig};
+    ///
+    /// let config = SessionConfig::builder()
+    ///     .error_page(ErrorPage::Forbidden, |info| {
+    ///         format!(
+    ///             "<!doctype html><title>No entry</title><h1>No entry</h1><p>{}</p>\
+    ///              <a href=\"/\">Back home</a>",
+    ///             info.message
+    ///         )
+    ///     })
+    ///     .error_page(ErrorPage::Unavailable, |_| {
+    ///         "<!doctype html><title>Back soon</title><h1>We are back in a minute</h1>".to_owned()
+    ///     })
+    ///     .build()
+    ///     .expect("valid configuration");
+    /// # let _ = config;
+    /// ```
+    pub fn error_page(
+        mut self,
+        page: ErrorPage,
+        render: impl Fn(&RejectionInfo) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.pages.set(page, Arc::new(render));
+        self
+    }
+
     /// Checks the combination and builds the configuration.
     ///
     /// # Errors
@@ -375,6 +415,7 @@ impl SessionConfigBuilder {
                 exclusive_login: self.exclusive_login,
                 max_sessions_per_user: self.max_sessions_per_user,
                 clock: self.clock,
+                pages: self.pages,
             }),
         })
     }

@@ -1,15 +1,15 @@
 //! Errors of session operations in handlers.
 
-use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::response::json_error;
+use crate::rejection::{ErrorPage, Reject, rejection_type};
 use crate::store::StoreError;
 
 /// Why a session operation failed.
 ///
-/// Implements [`IntoResponse`], so handlers can return `Result<_, SessionError>` and use `?`:
-/// a store failure answers `503`, data over the size cap `413`, an unencodable value `500`.
+/// Implements [`IntoResponse`](axum_core::response::IntoResponse), so handlers can return `Result<_, SessionError>` and use `?`:
+/// a store failure answers `503`, data over the size cap `413`, an unencodable value `500`,
+/// each with a JSON body like every rejection of this crate (an HTML page for browsers).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -36,33 +36,53 @@ pub enum SessionError {
     },
 }
 
-impl IntoResponse for SessionError {
-    fn into_response(self) -> Response {
-        match &self {
-            Self::Store(e) => {
-                tracing::error!(error = %e, "session store failed in a handler");
-                json_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "session_store_unavailable",
-                    "the session store is unavailable; try again shortly",
-                )
+impl Reject for SessionError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Encode { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Store(StoreError::CapacityExceeded { .. }) => "session_store_full",
+            Self::Store(_) => "session_store_unavailable",
+            Self::TooLarge { .. } => "session_too_large",
+            Self::Encode { .. } => "session_encode_failed",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Store(StoreError::CapacityExceeded { .. }) => {
+                "too many sessions are open; try again later".to_owned()
             }
+            Self::Store(_) => "the session store is unavailable; try again shortly".to_owned(),
+            Self::TooLarge { .. } => self.to_string(),
+            Self::Encode { .. } => "a session value could not be encoded".to_owned(),
+        }
+    }
+
+    fn page(&self) -> ErrorPage {
+        match self {
+            Self::Store(_) => ErrorPage::Unavailable,
+            _ => ErrorPage::Other,
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Self::Store(error) => tracing::error!(%error, "session store failed; answering 503"),
             Self::TooLarge { .. } => {
-                tracing::warn!(error = %self, "session data over the size cap");
-                json_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "session_too_large",
-                    &self.to_string(),
-                )
+                tracing::warn!(error = %self, "session data over the size cap")
             }
             Self::Encode { .. } => {
-                tracing::error!(error = %self, "session value could not be encoded");
-                json_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "session_encode_failed",
-                    "a session value could not be encoded",
-                )
+                tracing::error!(error = %self, "session value could not be encoded")
             }
         }
     }
 }
+
+rejection_type!(SessionError);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::context::Context;
 use crate::error::SessionError;
-use crate::schema::{Key, SessionSchema};
+use crate::key::Key;
+use crate::session::Context;
 
 /// The request's session seen through schema `S`. Generated handles wrap one; it is not part
 /// of the public API (use the accessors, or [`Session`](crate::Session)'s key methods).
@@ -35,10 +35,10 @@ impl<S> fmt::Debug for RawSession<S> {
     }
 }
 
-impl<S: SessionSchema> RawSession<S> {
-    /// Views the request's session through `S`. The context must know that `S::KEYS` are
-    /// live fields (the others are dropped at the next save: see `evolution.rs`): the load
-    /// that gave `ctx` registered them.
+impl<S> RawSession<S> {
+    /// Views the request's session through schema `S`. The context must know that
+    /// `S::KEYS` are live fields (the others are dropped at the next save: see
+    /// `session/evolution.rs`): the load that gave `ctx` registered them.
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
         Self {
             ctx,

@@ -1,19 +1,19 @@
 //! `SessionLayer`: configuration only; it wraps services in [`SessionService`].
 
-use std::any::Any;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use std::future::Future;
-
-use crate::auth_hash::TypedCheck;
+use crate::auth_hash::{AuthCheck, TypedCheck};
 use crate::config::SessionConfig;
-use crate::schema::{HasUserId, Key};
+use crate::csrf::RotateOnLogin;
+use crate::key::Key;
+use crate::schema::HasUserId;
 use crate::service::SessionService;
-use crate::shared::{AuthCheck, Shared};
-use crate::store::{DynStore, MemoryStore, SessionStore};
+use crate::session::Shared;
+use crate::store::{DynStore, SessionStore};
 
 /// Adds sessions to an axum router or any tower service.
 ///
@@ -42,9 +42,7 @@ use crate::store::{DynStore, MemoryStore, SessionStore};
 /// `Router::layer` is the simplest mount, but axum charges for it on every request: it wraps
 /// each route in the layer and boxes the result, so every request boxes a clone of the
 /// layered service and its future. Put the layer around the finished router instead and
-/// nothing is boxed. In this project's benchmark (`benches/peers.rs`) that saves about 880
-/// instructions a request, about a tenth of what a bare axum request costs, whatever the
-/// handler does. The layer then sees every request before routing, including those that
+/// nothing is boxed. The layer then sees every request before routing, including those that
 /// match no route; requests that never ask for the session still cost nothing.
 ///
 /// ```no_run
@@ -68,18 +66,15 @@ pub struct SessionLayer {
     store: Arc<dyn DynStore>,
     config: SessionConfig,
     auth: Option<Arc<dyn AuthCheck>>,
-    memory: Option<MemoryStore>,
 }
 
 impl SessionLayer {
     /// A layer keeping sessions in `store`, configured by `config`.
     pub fn new(store: impl SessionStore, config: SessionConfig) -> Self {
-        let memory = (&store as &dyn Any).downcast_ref::<MemoryStore>().cloned();
         Self {
             store: Arc::new(store),
             config,
             auth: None,
-            memory,
         }
     }
 
@@ -168,7 +163,8 @@ impl<I> Layer<I> for SessionLayer {
             store: self.store.clone(),
             config: self.config.inner.clone(),
             auth: self.auth.clone(),
-            memory: self.memory.clone(),
+            // CSRF renews its token at login through this hook (see `session/hooks.rs`).
+            login_hooks: vec![Arc::new(RotateOnLogin)],
         };
         SessionService::new(inner, Arc::new(shared))
     }

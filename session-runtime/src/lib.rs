@@ -101,44 +101,40 @@
 //! Stored keys that start with `__` belong to the runtime; the derive refuses them.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod admin;
 mod auth_hash;
 mod clock;
-mod commit;
 mod config;
-mod context;
 mod cookie;
 mod csrf;
-mod data;
 mod error;
-mod evolution;
 mod extract;
 mod handle;
+mod key;
 mod layer;
-mod lifecycle;
-mod per_user;
 mod record;
-mod response;
+mod rejection;
 mod schema;
 mod service;
 mod session;
-mod shared;
 mod store;
 mod token;
 
+pub use admin::{SessionAdmin, SessionSummary};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};
 pub use csrf::{CsrfLayer, CsrfRejection, CsrfService, CsrfToken};
 pub use error::SessionError;
 pub use extract::{
     Guard, Policy, RecentLoginRejection, RequireAuth, RequireRecentLogin, RequireStaff,
-    RequireSuperuser, SessionRejection, policy,
+    RequireSuperuser, Session, SessionRejection, policy,
 };
+pub use key::{Key, SessionValue};
 pub use layer::SessionLayer;
-pub use per_user::{SessionAdmin, SessionSummary};
 pub use record::{Record, SessionInfo, Update};
-pub use schema::{HasStaff, HasSuperuser, HasUserId, Key, SessionSchema, SessionValue};
+pub use rejection::{ErrorPage, RejectionInfo};
+pub use schema::{HasStaff, HasSuperuser, HasUserId, SessionSchema};
 pub use service::{ResponseFuture, SessionService};
-pub use session::Session;
 pub use store::{MemoryStore, MemoryStoreBuilder, SessionStore, StoreError, StoreOp};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -160,7 +156,6 @@ pub use session_macros::SessionSchema;
 pub mod __private {
     pub use crate::error::SessionError;
     pub use crate::handle::RawSession;
-    pub use crate::schema::{
-        Check, HasStaff, HasSuperuser, HasUserId, Key, SchemaHandle, SessionSchema, SessionValue,
-    };
+    pub use crate::key::{Check, Key, SessionValue};
+    pub use crate::schema::{HasStaff, HasSuperuser, HasUserId, SchemaHandle, SessionSchema};
 }

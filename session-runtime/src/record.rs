@@ -1,15 +1,16 @@
-//! What a store keeps for one session, and the changes a request sends it.
+//! The data a store exchanges with the runtime: a whole session ([`Record`]), the changes
+//! one request makes to it ([`Update`]), and a session as a listing shows it
+//! ([`SessionInfo`]). These three are the only shapes of a session's data that cross the
+//! [`SessionStore`](crate::SessionStore) trait; a request keeps the `Record` it loaded and
+//! an `Update` of its own changes, and each store keeps records in whatever form suits it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use smallvec::SmallVec;
-
-use crate::data::Fields;
 use crate::token::PublicId;
 
-/// One session as a store keeps it, under the hash of its token ([`SessionKey`](crate::SessionKey)).
+/// One whole session, under the hash of its token ([`SessionKey`](crate::SessionKey)): what
+/// [`create`](crate::SessionStore::create) writes and [`load`](crate::SessionStore::load) reads.
 ///
 /// Field values are JSON text, one entry per schema field, so that a save can write only the
 /// fields a request changed. The user id is kept apart from the data (as canonical JSON text,
@@ -65,7 +66,11 @@ impl Record {
     }
 }
 
-/// The changes one request makes to an existing record: only the fields it changed.
+/// The changes one request makes to an existing record: only the fields it changed, so that
+/// concurrent requests that change different fields both keep their change. A request builds
+/// one as its handler sets and removes fields, and sends it with
+/// [`update`](crate::SessionStore::update) or [`rotate`](crate::SessionStore::rotate). A
+/// name is never both in `set` and in `remove`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Update {
     /// Fields to write: name → JSON value.
@@ -79,6 +84,35 @@ pub struct Update {
 }
 
 impl Update {
+    /// Whether the update changes no field (it may still move the times).
+    #[must_use]
+    pub fn changes_no_field(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// What the update says of one field: `Some(Some(value))` set, `Some(None)` removed,
+    /// `None` untouched.
+    pub(crate) fn field(&self, name: &str) -> Option<Option<&str>> {
+        match self.set.get(name) {
+            Some(value) => Some(Some(value)),
+            None => self.remove.iter().any(|n| n == name).then_some(None),
+        }
+    }
+
+    /// Sets a field, replacing any earlier change of it.
+    pub(crate) fn set_field(&mut self, name: &str, value: String) {
+        self.remove.retain(|n| n != name);
+        self.set.insert(name.to_owned(), value);
+    }
+
+    /// Removes a field, replacing any earlier change of it.
+    pub(crate) fn remove_field(&mut self, name: &str) {
+        self.set.remove(name);
+        if !self.remove.iter().any(|n| n == name) {
+            self.remove.push(name.to_owned());
+        }
+    }
+
     /// Applies the update to a record in memory (what every store does, in its own way).
     pub fn apply_to(&self, record: &mut Record) {
         for name in &self.remove {
@@ -97,50 +131,8 @@ impl Update {
     }
 }
 
-/// An [`Update`] borrowed from where its values already are (a request's state, or an
-/// `Update`): what the memory store applies without copying anything.
-#[derive(Debug, Default)]
-pub(crate) struct Changes<'a> {
-    /// Fields to write, sorted by name. A request changes a few fields: they fit inline.
-    pub(crate) set: SmallVec<[(&'a str, &'a str); 4]>,
-    /// Fields to remove.
-    pub(crate) remove: SmallVec<[&'a str; 4]>,
-    pub(crate) last_seen: Option<SystemTime>,
-    pub(crate) expires_at: Option<SystemTime>,
-}
-
-impl Changes<'_> {
-    /// The owned form, for a store's [`update`](crate::SessionStore::update).
-    pub(crate) fn to_update(&self) -> Update {
-        Update {
-            set: self
-                .set
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                .collect(),
-            remove: self.remove.iter().map(|n| (*n).to_owned()).collect(),
-            last_seen: self.last_seen,
-            expires_at: self.expires_at,
-        }
-    }
-}
-
-impl<'a> From<&'a Update> for Changes<'a> {
-    fn from(update: &'a Update) -> Self {
-        Self {
-            set: update
-                .set
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect(),
-            remove: update.remove.iter().map(String::as_str).collect(),
-            last_seen: update.last_seen,
-            expires_at: update.expires_at,
-        }
-    }
-}
-
-/// A session as shown in a list of a user's sessions.
+/// A session as a listing of a user's sessions shows it: the record without its data, which
+/// [`list_user`](crate::SessionStore::list_user) need not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     /// The session's public id.
@@ -155,31 +147,4 @@ pub struct SessionInfo {
     pub last_seen: SystemTime,
     /// When the session expires if unused.
     pub expires_at: SystemTime,
-}
-
-/// What a request keeps of a loaded or created record. From the memory store, its fields
-/// and user id are the store's own shared copies: loading one allocates nothing.
-#[derive(Debug, Clone)]
-pub(crate) struct Snapshot {
-    pub(crate) public_id: PublicId,
-    pub(crate) user_id: Option<Arc<str>>,
-    pub(crate) fields: Fields,
-    pub(crate) last_seen: SystemTime,
-    pub(crate) expires_at: SystemTime,
-    pub(crate) absolute_expires_at: SystemTime,
-    pub(crate) authenticated_at: Option<SystemTime>,
-}
-
-impl From<&Record> for Snapshot {
-    fn from(record: &Record) -> Self {
-        Self {
-            public_id: record.public_id.clone(),
-            user_id: record.user_id.as_deref().map(Arc::from),
-            fields: Fields::from_map(&record.data),
-            last_seen: record.last_seen,
-            expires_at: record.expires_at,
-            absolute_expires_at: record.absolute_expires_at,
-            authenticated_at: record.authenticated_at,
-        }
-    }
 }

@@ -4,8 +4,9 @@
 //! The session travels with the request's task, the way a `tracing` span does: the service
 //! runs the inner service's future inside a task-local [`Slot`], and the first extractor
 //! that asks for the session creates its [`Context`] there. A request whose handler ignores
-//! the session costs no allocation, no clock read and no store access; one whose handler
-//! reads it costs no store write and no boxed future.
+//! the session costs no allocation, no clock read and no store access. When the response is
+//! ready, the context's commit path (`session/commit.rs`) writes what changed; a rejection
+//! of this crate becomes an HTML page for a browser (`rejection.rs`).
 
 use std::cell::{Cell, OnceCell};
 use std::fmt;
@@ -15,19 +16,18 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
 
 use axum_core::body::Body;
-use axum_core::response::Response;
+use axum_core::response::{IntoResponse as _, Response};
 use bytes::Bytes;
+use http::Request;
 use http::header::SET_COOKIE;
-use http::{Request, StatusCode};
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower_service::Service;
 
-use crate::commit::{self, Committed, Step};
-use crate::context::Context;
-use crate::response::json_error;
-use crate::shared::Shared;
-use crate::store::StoreError;
+use crate::error::SessionError;
+use crate::rejection::accepts_html;
+use crate::session::commit::Committed;
+use crate::session::{Context, Shared};
 
 tokio::task_local! {
     /// The session slot of the request whose future is being polled.
@@ -105,6 +105,7 @@ where
             ctx: OnceCell::new(),
         };
         ResponseFuture {
+            html: accepts_html(req.headers()),
             state: State::Handler {
                 future: SLOT.scope(slot, self.inner.call(req)),
             },
@@ -115,6 +116,8 @@ where
 pin_project! {
     /// The response future of [`SessionService`].
     pub struct ResponseFuture<F> {
+        // The request accepts `text/html`: a rejection answers with its page.
+        html: bool,
         #[pin]
         state: State<F>,
     }
@@ -157,26 +160,34 @@ where
                             return Poll::Ready(Err(error));
                         }
                     };
-                    let ctx = future.take_value().and_then(|slot| slot.ctx.into_inner());
-                    let Some(ctx) = ctx else {
+                    let html = *this.html;
+                    let Some(slot) = future.take_value() else {
                         this.state.set(State::Done);
                         return Poll::Ready(Ok(res.map(Body::new)));
                     };
-                    match commit::prepare(&ctx, res.status()) {
-                        Step::Done(committed) => {
-                            this.state.set(State::Done);
-                            return Poll::Ready(Ok(finish(res, committed)));
-                        }
-                        Step::Save(plan) => {
-                            // Only requests that write reach the store here: their future
-                            // is boxed so that everyone else's stays small.
-                            let future = Box::pin(async move {
-                                let committed = commit::save(&ctx, plan).await;
-                                finish(res, committed)
-                            });
-                            this.state.set(State::Saving { future });
-                        }
-                    }
+                    let res = res.map(Body::new);
+                    let Some(ctx) = slot.ctx.into_inner() else {
+                        this.state.set(State::Done);
+                        let shared = slot.shared.into_inner();
+                        return Poll::Ready(Ok(finish(res, None, html, shared.as_deref())));
+                    };
+                    let Some(plan) = ctx.plan(res.status()) else {
+                        let committed = ctx.commit_nothing();
+                        this.state.set(State::Done);
+                        return Poll::Ready(Ok(finish(
+                            res,
+                            Some(committed),
+                            html,
+                            Some(&ctx.shared),
+                        )));
+                    };
+                    // Only requests that write reach the store here: their future is
+                    // boxed so that everyone else's stays small.
+                    let future = Box::pin(async move {
+                        let committed = ctx.commit(plan).await;
+                        finish(res, Some(committed), html, Some(&ctx.shared))
+                    });
+                    this.state.set(State::Saving { future });
                 }
                 StateProj::Saving { future } => {
                     let res = ready!(future.as_mut().poll(cx));
@@ -191,36 +202,27 @@ where
     }
 }
 
-/// Puts the cookie on the response; a failed save turns it into a `503`.
-fn finish<B>(res: http::Response<B>, committed: Committed) -> Response
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let mut res = match committed.failed {
-        None => res.map(Body::new),
+/// Puts the cookie on the response (a failed save turns it into a `503`), and gives a
+/// browser the page of a rejection.
+fn finish(
+    res: Response,
+    committed: Option<Committed>,
+    html: bool,
+    shared: Option<&Shared>,
+) -> Response {
+    let (cookie, failed) = committed.map_or((None, None), |c| (c.cookie, c.failed));
+    let mut res = match failed {
+        None => res,
         Some(error) => {
-            tracing::error!(%error, "session store failed to save a session; answering 503");
-            store_failure_response(&error)
+            tracing::error!("the session could not be saved after the handler ran");
+            SessionError::Store(error).into_response()
         }
     };
-    if let Some(cookie) = committed.cookie {
+    if html && let Some(shared) = shared {
+        res = shared.config.pages.for_browser(res);
+    }
+    if let Some(cookie) = cookie {
         res.headers_mut().append(SET_COOKIE, cookie);
     }
     res
-}
-
-fn store_failure_response(error: &StoreError) -> Response {
-    match error {
-        StoreError::CapacityExceeded { .. } => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "session_store_full",
-            "too many sessions are open; try again later",
-        ),
-        _ => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "session_store_unavailable",
-            "the session could not be saved; try again shortly",
-        ),
-    }
 }

@@ -14,5 +14,6 @@ mod lifecycle;
 mod memory_store;
 mod mount;
 mod per_user;
+mod rejections;
 mod saves;
 mod tasks;

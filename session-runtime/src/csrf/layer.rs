@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use axum_core::body::Body;
-use axum_core::response::Response;
+use axum_core::response::{IntoResponse as _, Response};
 use http::header::CONTENT_TYPE;
 use http::{Method, Request};
 use http_body_util::BodyExt as _;
@@ -16,9 +16,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::origin::is_cross_site;
-use super::{CSRF_FIELD, CSRF_HEADER, CsrfRejection};
+use super::{CSRF_FIELD, CSRF_HEADER, CsrfRejection, stored_token};
 use crate::extract::SessionRejection;
-use crate::response::accepts_html;
 
 /// The largest form body searched for the token (64 KiB by default).
 const DEFAULT_MAX_FORM_BYTES: usize = 64 * 1024;
@@ -169,10 +168,9 @@ where
         }
         let config = self.config.clone();
         Box::pin(async move {
-            let html = accepts_html(req.headers());
             match check(&config, req).await {
                 Ok(req) => inner.call(req).await,
-                Err(rejection) => Ok(rejection.respond(html)),
+                Err(rejection) => Ok(rejection.into_response()),
             }
         })
     }
@@ -197,7 +195,7 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
     ctx.load(req.headers(), None)
         .await
         .map_err(|_| CsrfRejection::Session(SessionRejection::StoreUnavailable))?;
-    let expected = ctx.stored_csrf_token().ok_or(CsrfRejection::BadToken)?;
+    let expected = stored_token(&ctx).ok_or(CsrfRejection::BadToken)?;
 
     if let Some(header) = req.headers().get(CSRF_HEADER) {
         let provided = header.to_str().map_err(|_| CsrfRejection::BadToken)?;

@@ -43,8 +43,9 @@ use http::request::Parts;
 pub use layer::{CsrfLayer, CsrfService};
 pub use rejection::CsrfRejection;
 
-use crate::context::Context;
 use crate::extract::SessionRejection;
+use crate::session::Context;
+use crate::session::hooks::LoginHook;
 use crate::store::StoreError;
 use crate::token::random_text;
 
@@ -96,7 +97,7 @@ impl<St: Send + Sync> FromRequestParts<St> for CsrfToken {
         ctx.load(&parts.headers, None)
             .await
             .map_err(|_| SessionRejection::StoreUnavailable)?;
-        ctx.csrf_token().map(CsrfToken).map_err(|error| {
+        session_token(&ctx).map(CsrfToken).map_err(|error| {
             tracing::error!(%error, "could not create a CSRF token");
             SessionRejection::StoreUnavailable
         })
@@ -112,31 +113,32 @@ fn decode(json: &str) -> Option<&str> {
     json.strip_prefix('"')?.strip_suffix('"')
 }
 
-impl Context {
-    /// The session's token, created if it has none.
-    pub(crate) fn csrf_token(&self) -> Result<String, StoreError> {
-        if let Some(token) = self.stored_csrf_token() {
-            return Ok(token);
-        }
-        let token = random_text::<32>()?;
-        if let Err(error) = self.set_value(CSRF_KEY, encode(&token), false) {
-            tracing::warn!(%error, "the CSRF token does not fit in the session");
-        }
-        Ok(token)
+/// The session's token, created if it has none.
+fn session_token(ctx: &Context) -> Result<String, StoreError> {
+    if let Some(token) = stored_token(ctx) {
+        return Ok(token);
     }
-
-    /// The session's token, if it has one.
-    pub(crate) fn stored_csrf_token(&self) -> Option<String> {
-        self.with_value(CSRF_KEY, |json| json.and_then(decode).map(str::to_owned))
+    let token = random_text::<32>()?;
+    if let Err(error) = ctx.set_value(CSRF_KEY, encode(&token), false) {
+        tracing::warn!(%error, "the CSRF token does not fit in the session");
     }
+    Ok(token)
 }
 
-/// Session data for a login: a fresh token in place of any old one.
-pub(crate) fn rotated(
-    mut data: BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, StoreError> {
-    if data.contains_key(CSRF_KEY) {
-        data.insert(CSRF_KEY.to_owned(), encode(&random_text::<32>()?));
+/// The session's token, if it has one.
+pub(crate) fn stored_token(ctx: &Context) -> Option<String> {
+    ctx.with_value(CSRF_KEY, |json| json.and_then(decode).map(str::to_owned))
+}
+
+/// Gives a session that logs in a fresh token in place of any old one, so that a token
+/// seen before the login is useless after it. Registered by the session layer.
+pub(crate) struct RotateOnLogin;
+
+impl LoginHook for RotateOnLogin {
+    fn on_login(&self, data: &mut BTreeMap<String, String>) -> Result<(), StoreError> {
+        if data.contains_key(CSRF_KEY) {
+            data.insert(CSRF_KEY.to_owned(), encode(&random_text::<32>()?));
+        }
+        Ok(())
     }
-    Ok(data)
 }

@@ -2,13 +2,13 @@
 
 use std::fmt;
 
-use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 
 use crate::extract::SessionRejection;
-use crate::response::{html_error, json_error};
+use crate::rejection::{ErrorPage, Reject, rejection_type};
 
-/// Why [`CsrfLayer`](super::CsrfLayer) refused a request.
+/// Why [`CsrfLayer`](super::CsrfLayer) refused a request. Answered like every rejection of
+/// this crate: a JSON body, or for a browser the [`ErrorPage::Csrf`] page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CsrfRejection {
@@ -18,7 +18,7 @@ pub enum CsrfRejection {
     BadToken,
     /// `413`: a form too large to look for the token in.
     FormTooLarge,
-    /// The session could not be loaded (`503`).
+    /// The session could not be loaded (`503`, or `500` without a session layer).
     Session(SessionRejection),
 }
 
@@ -37,26 +37,30 @@ impl fmt::Display for CsrfRejection {
 
 impl std::error::Error for CsrfRejection {}
 
-impl CsrfRejection {
-    /// The response, as an HTML page for browsers or JSON for other clients.
-    pub(crate) fn respond(self, html: bool) -> Response {
-        let (status, code) = match &self {
-            Self::CrossSite => (StatusCode::FORBIDDEN, "cross_site_request"),
-            Self::BadToken => (StatusCode::FORBIDDEN, "csrf_token_invalid"),
-            Self::FormTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "form_too_large"),
-            Self::Session(inner) => return inner.clone().into_response(),
-        };
-        tracing::debug!(status = status.as_u16(), reason = %self, "CSRF check refused the request");
-        if html {
-            html_error(status, "Request refused", &self.to_string())
-        } else {
-            json_error(status, code, &self.to_string())
+impl Reject for CsrfRejection {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::CrossSite | Self::BadToken => StatusCode::FORBIDDEN,
+            Self::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Session(inner) => inner.status(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::CrossSite => "cross_site_request",
+            Self::BadToken => "csrf_token_invalid",
+            Self::FormTooLarge => "form_too_large",
+            Self::Session(inner) => inner.code(),
+        }
+    }
+
+    fn page(&self) -> ErrorPage {
+        match self {
+            Self::Session(inner) => inner.page(),
+            _ => ErrorPage::Csrf,
         }
     }
 }
 
-impl IntoResponse for CsrfRejection {
-    fn into_response(self) -> Response {
-        self.respond(false)
-    }
-}
+rejection_type!(CsrfRejection);

@@ -9,11 +9,11 @@ use http::request::Parts;
 
 use super::SessionRejection;
 use super::policy::{Authenticated, Policy, Staff, Superuser};
+use super::session::Session;
 use crate::config::ConfigInner;
-use crate::context::State;
 use crate::handle::decode_user_id;
+use crate::rejection::accepts_html;
 use crate::schema::{HasUserId, SessionSchema};
-use crate::session::Session;
 
 /// Admits logged-in sessions that pass the policy `P`; `user_id()` returns the plain id.
 ///
@@ -162,11 +162,8 @@ impl<S: HasUserId, P: Policy<S>> Guard<S, P> {
 
     /// Runs the guard: the session if it is logged in and `P` admits it, else why not.
     pub(super) async fn check(parts: &Parts) -> Result<Self, Refusal> {
-        // The user id is read under the lock that loaded the session.
-        let user_id = |st: &State| st.user_id.as_deref().and_then(decode_user_id);
-        let (ctx, user_id) = super::load_then::<S, _>(parts, user_id)
-            .await
-            .map_err(Refusal::Failed)?;
+        let ctx = super::load::<S>(parts).await.map_err(Refusal::Failed)?;
+        let user_id = ctx.with_user_id_json(decode_user_id).flatten();
         let session = Session::<S>::from_context(ctx);
         let Some(user_id) = user_id else {
             return Err(Refusal::Anonymous);
@@ -203,10 +200,7 @@ impl Refusal {
                     Err(rejection) => rejection,
                 }
             }
-            Refusal::Forbidden => SessionRejection::Forbidden {
-                role: P::NAME,
-                html: accepts_html(parts),
-            },
+            Refusal::Forbidden => SessionRejection::Forbidden { role: P::NAME },
             Refusal::Failed(rejection) => rejection,
         }
     }
@@ -239,11 +233,6 @@ impl<S: HasUserId, P: Policy<S>, St: Send + Sync> FromRequestParts<St> for Guard
     }
 }
 
-/// Whether the client is a browser that wants a page rather than JSON.
-fn accepts_html(parts: &Parts) -> bool {
-    crate::response::accepts_html(&parts.headers)
-}
-
 /// Characters kept as they are in the `next` query parameter.
 const NEXT_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'/')
@@ -261,7 +250,7 @@ fn unauthenticated(parts: &Parts, config: &ConfigInner) -> SessionRejection {
 /// For a browser request, the configured login URL with `next` set to the requested path.
 pub(crate) fn login_redirect(parts: &Parts, config: &ConfigInner) -> Option<String> {
     match &config.login_url {
-        Some(url) if accepts_html(parts) => {
+        Some(url) if accepts_html(&parts.headers) => {
             let next = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
             let sep = if url.contains('?') { '&' } else { '?' };
             Some(format!(

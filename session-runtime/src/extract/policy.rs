@@ -2,8 +2,8 @@
 //! [`RequireAuth`](crate::RequireAuth), [`RequireStaff`](crate::RequireStaff) and
 //! [`RequireSuperuser`](crate::RequireSuperuser).
 
+use super::session::Session;
 use crate::schema::{HasStaff, HasSuperuser, HasUserId};
-use crate::session::Session;
 
 /// A rule that a logged-in session must pass: the `P` of [`Guard<S, P>`](crate::Guard).
 ///

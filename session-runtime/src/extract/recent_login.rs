@@ -5,15 +5,14 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use axum_core::extract::FromRequestParts;
-use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
 use super::guard::login_redirect;
+use super::session::Session;
 use super::{RequireAuth, SessionRejection};
-use crate::response::json_error;
+use crate::rejection::{ErrorPage, Reject, rejection_type};
 use crate::schema::{HasUserId, SessionSchema};
-use crate::session::Session;
 
 /// Admits logged-in sessions whose login is at most `MAX_AGE_SECS` seconds old, for
 /// sensitive actions (changing a password or an email address, paying).
@@ -96,21 +95,40 @@ impl fmt::Display for RecentLoginRejection {
 
 impl std::error::Error for RecentLoginRejection {}
 
-impl IntoResponse for RecentLoginRejection {
-    fn into_response(self) -> Response {
+impl Reject for RecentLoginRejection {
+    fn status(&self) -> StatusCode {
         match self {
-            Self::Session(inner) => inner.into_response(),
+            Self::Session(inner) => inner.status(),
             Self::Stale {
-                login_redirect: Some(url),
-            } => crate::response::login_redirect(&url, "Please log in again to continue."),
-            Self::Stale { .. } => json_error(
-                StatusCode::UNAUTHORIZED,
-                "reauthentication_required",
-                &self.to_string(),
-            ),
+                login_redirect: Some(_),
+            } => StatusCode::SEE_OTHER,
+            Self::Stale { .. } => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Session(inner) => inner.code(),
+            Self::Stale { .. } => "reauthentication_required",
+        }
+    }
+
+    fn page(&self) -> ErrorPage {
+        match self {
+            Self::Session(inner) => inner.page(),
+            Self::Stale { .. } => ErrorPage::Unauthenticated,
+        }
+    }
+
+    fn redirect(&self) -> Option<&str> {
+        match self {
+            Self::Session(inner) => inner.redirect(),
+            Self::Stale { login_redirect } => login_redirect.as_deref(),
         }
     }
 }
+
+rejection_type!(RecentLoginRejection);
 
 impl<S: HasUserId, St: Send + Sync, const MAX_AGE_SECS: u64> FromRequestParts<St>
     for RequireRecentLogin<S, MAX_AGE_SECS>
@@ -122,8 +140,7 @@ impl<S: HasUserId, St: Send + Sync, const MAX_AGE_SECS: u64> FromRequestParts<St
             .await
             .map_err(RecentLoginRejection::Session)?;
         let ctx = auth.session().ctx();
-        let fresh = auth
-            .session()
+        let fresh = ctx
             .authenticated_at()
             .and_then(|at| ctx.now.duration_since(at).ok())
             .is_some_and(|age| age <= Duration::from_secs(MAX_AGE_SECS));

@@ -1,14 +1,40 @@
-//! Why an extractor refused a request.
+//! Why a session extractor or guard refused a request.
 
 use std::fmt;
 
-use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::response::{html_error, json_error};
+use crate::rejection::{ErrorPage, Reject, rejection_type};
 
 /// Why [`Session`](crate::Session) or a guard refused a request. Each variant is a complete
-/// response: status, body, and for browsers a redirect to the login page.
+/// response: a status, a JSON body `{"error": code, "message": ...}`, for a browser an HTML
+/// page (replaceable with
+/// [`SessionConfigBuilder::error_page`](crate::SessionConfigBuilder::error_page)), and for a
+/// browser that must log in first a redirect to the login page.
+///
+/// A handler that wants to answer a refusal itself takes `Result<Guard, SessionRejection>`:
+///
+/// ```
+/// use axum::http::StatusCode;
+/// use session_runtime::{RequireAuth, SessionRejection, SessionSchema};
+///
+/// #[derive(SessionSchema)]
+/// pub struct AppSession {
+///     #[session(user_id)]
+///     pub user_id: Option<i64>,
+/// }
+///
+/// async fn greeting(user: Result<RequireAuth<AppSession>, SessionRejection>) -> (StatusCode, String) {
+///     match user {
+///         Ok(user) => (StatusCode::OK, format!("hello, user {}", user.user_id())),
+///         // A store outage is still an error, never a guest.
+///         Err(rejection) if rejection.status() == StatusCode::SERVICE_UNAVAILABLE => {
+///             (rejection.status(), "try again shortly".to_owned())
+///         }
+///         Err(_) => (StatusCode::OK, "hello, stranger".to_owned()),
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionRejection {
@@ -16,7 +42,7 @@ pub enum SessionRejection {
     MissingLayer,
     /// `503`: the session store could not load the session.
     StoreUnavailable,
-    /// `401` with a JSON body, or `303` to the login page for a browser request when a
+    /// `401`, or `303` to the login page for a browser request when a
     /// [login URL](crate::SessionConfigBuilder::login_url) is configured.
     Unauthenticated {
         /// The redirect target (login URL with `next`), for browser requests.
@@ -26,25 +52,7 @@ pub enum SessionRejection {
     Forbidden {
         /// The missing role (`"staff"`, `"superuser"`, or a custom guard's name).
         role: &'static str,
-        /// Whether to answer with an HTML page (the request accepts `text/html`).
-        html: bool,
     },
-}
-
-impl SessionRejection {
-    /// The response status.
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unauthenticated {
-                login_redirect: Some(_),
-            } => StatusCode::SEE_OTHER,
-            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
-        }
-    }
 }
 
 impl fmt::Display for SessionRejection {
@@ -58,27 +66,50 @@ impl fmt::Display for SessionRejection {
                 f.write_str("the session store is unavailable; try again shortly")
             }
             Self::Unauthenticated { .. } => f.write_str("authentication required: log in first"),
-            Self::Forbidden { role, .. } => write!(f, "forbidden: this requires the {role} role"),
+            Self::Forbidden { role } => write!(f, "forbidden: this requires the {role} role"),
         }
     }
 }
 
 impl std::error::Error for SessionRejection {}
 
-impl IntoResponse for SessionRejection {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = self.to_string();
-        tracing::debug!(status = status.as_u16(), reason = %message, "session extractor refused the request");
-        match &self {
-            Self::MissingLayer => json_error(status, "session_layer_missing", &message),
-            Self::StoreUnavailable => json_error(status, "session_store_unavailable", &message),
+impl Reject for SessionRejection {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthenticated {
-                login_redirect: Some(url),
-            } => crate::response::login_redirect(url, "Redirecting to the login page."),
-            Self::Unauthenticated { .. } => json_error(status, "unauthenticated", &message),
-            Self::Forbidden { html: true, .. } => html_error(status, "Forbidden", &message),
-            Self::Forbidden { .. } => json_error(status, "forbidden", &message),
+                login_redirect: Some(_),
+            } => StatusCode::SEE_OTHER,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::MissingLayer => "session_layer_missing",
+            Self::StoreUnavailable => "session_store_unavailable",
+            Self::Unauthenticated { .. } => "unauthenticated",
+            Self::Forbidden { .. } => "forbidden",
+        }
+    }
+
+    fn page(&self) -> ErrorPage {
+        match self {
+            Self::MissingLayer => ErrorPage::Other,
+            Self::StoreUnavailable => ErrorPage::Unavailable,
+            Self::Unauthenticated { .. } => ErrorPage::Unauthenticated,
+            Self::Forbidden { .. } => ErrorPage::Forbidden,
+        }
+    }
+
+    fn redirect(&self) -> Option<&str> {
+        match self {
+            Self::Unauthenticated { login_redirect } => login_redirect.as_deref(),
+            _ => None,
         }
     }
 }
+
+rejection_type!(SessionRejection);

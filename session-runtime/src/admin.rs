@@ -1,5 +1,6 @@
-//! A user's sessions: list them, revoke one, log out the others or everywhere, from a
-//! handler ([`Session`]) or from outside any request ([`SessionAdmin`]).
+//! A user's sessions from outside any request ([`SessionAdmin`]), and one session as a "your
+//! sessions" page shows it ([`SessionSummary`]); a handler reaches the same operations
+//! through [`Session`](crate::Session).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -9,11 +10,9 @@ use std::time::SystemTime;
 use serde::{Serialize, Serializer};
 
 use crate::clock::Clock;
-use crate::context::{Context, CookieOut};
 use crate::error::SessionError;
 use crate::record::SessionInfo;
-use crate::schema::HasUserId;
-use crate::session::{Session, encode_user_id};
+use crate::schema::{HasUserId, encode_user_id};
 use crate::store::{DynStore, SessionStore};
 use crate::token::PublicId;
 
@@ -23,7 +22,8 @@ use crate::token::PublicId;
 /// `{"id": "...", "device": "Firefox ...", "created_at": "2026-11-23T04:36:56Z", "last_seen": "...", "current": true}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionSummary {
-    /// The session's public id: pass it to [`Session::revoke_session`] to end it.
+    /// The session's public id: pass it to
+    /// [`Session::revoke_session`](crate::Session::revoke_session) to end it.
     pub id: PublicId,
     /// A label of the client, from its `User-Agent`.
     pub device: Option<String>,
@@ -41,7 +41,10 @@ fn rfc3339<Se: Serializer>(t: &SystemTime, s: Se) -> Result<Se::Ok, Se::Error> {
     s.collect_str(&humantime::format_rfc3339_seconds(*t))
 }
 
-fn summaries(infos: Vec<SessionInfo>, current: Option<&PublicId>) -> Vec<SessionSummary> {
+pub(crate) fn summaries(
+    infos: Vec<SessionInfo>,
+    current: Option<&PublicId>,
+) -> Vec<SessionSummary> {
     let mut list: Vec<SessionSummary> = infos
         .into_iter()
         .map(|info| SessionSummary {
@@ -55,124 +58,6 @@ fn summaries(infos: Vec<SessionInfo>, current: Option<&PublicId>) -> Vec<Session
     // Most recently used first, the current session on top.
     list.sort_by_key(|s| (!s.current, std::cmp::Reverse(s.last_seen)));
     list
-}
-
-impl Context {
-    /// The logged-in user (canonical JSON) and this session's public id.
-    fn owner(&self) -> Option<(String, PublicId)> {
-        let st = self.state();
-        Some((
-            st.user_id.as_deref()?.to_owned(),
-            st.bound.as_ref()?.public_id.clone(),
-        ))
-    }
-
-    async fn list_mine(&self) -> Result<Vec<SessionSummary>, SessionError> {
-        let Some((user, current)) = self.owner() else {
-            return Ok(Vec::new());
-        };
-        let infos = self.shared.store.list_user(&user, self.now).await?;
-        Ok(summaries(infos, Some(&current)))
-    }
-
-    async fn revoke_mine(&self, id: &PublicId) -> Result<bool, SessionError> {
-        let Some((user, current)) = self.owner() else {
-            return Ok(false);
-        };
-        if *id == current {
-            self.logout().await?;
-            return Ok(true);
-        }
-        // Unknown ids and other users' ids take the same path and give the same answer.
-        Ok(self.shared.store.delete_public(&user, id).await?)
-    }
-
-    async fn logout_others(&self) -> Result<u64, SessionError> {
-        let (user, key) = {
-            let st = self.state();
-            match (&st.user_id, &st.bound) {
-                (Some(user), Some(b)) => (user.clone(), b.key),
-                _ => return Ok(0),
-            }
-        };
-        Ok(self.shared.store.delete_user(&user, Some(&key)).await?)
-    }
-
-    async fn logout_everywhere(&self) -> Result<u64, SessionError> {
-        let Some(user) = self.state().user_id.clone() else {
-            return Ok(0);
-        };
-        let ended = self.shared.store.delete_user(&user, None).await?;
-        let mut st = self.state();
-        st.reset();
-        st.cookie = CookieOut::Remove;
-        Ok(ended)
-    }
-}
-
-impl<S: HasUserId> Session<S> {
-    /// The logged-in user's live sessions, this one first (`current: true`), then the most
-    /// recently used. Empty for a guest.
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::Store`] if the store fails.
-    pub async fn list_sessions(&self) -> Result<Vec<SessionSummary>, SessionError> {
-        self.ctx().list_mine().await
-    }
-
-    /// Ends one of the logged-in user's sessions by its public id. Returns `false` for an
-    /// unknown id and for another user's id alike (answer both with `404`). Revoking the
-    /// current session logs it out.
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::Store`] if the store fails.
-    pub async fn revoke_session(&self, id: &PublicId) -> Result<bool, SessionError> {
-        self.ctx().revoke_mine(id).await
-    }
-
-    /// Ends every other session of the logged-in user; this one stays. Returns how many
-    /// ended.
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::Store`] if the store fails.
-    pub async fn logout_others(&self) -> Result<u64, SessionError> {
-        self.ctx().logout_others().await
-    }
-
-    /// Ends every session of the logged-in user, this one included (its cookie is removed).
-    /// Returns how many ended.
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::Store`] if the store fails.
-    pub async fn logout_everywhere(&self) -> Result<u64, SessionError> {
-        self.ctx().logout_everywhere().await
-    }
-
-    /// After the user changed their password: keeps this session under a new token (the
-    /// old one is dead at once) and ends every other session of the user. Set the new auth
-    /// hash field first if you use [`SessionLayer::verify_auth_hash`](crate::SessionLayer::verify_auth_hash).
-    /// Returns how many other sessions ended.
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::Store`] if the store fails.
-    pub async fn password_changed(&self) -> Result<u64, SessionError> {
-        self.rotate().await?;
-        self.logout_others().await
-    }
-
-    /// When the user last proved their identity in this session (the login), or `None`
-    /// for a guest.
-    #[must_use]
-    pub fn authenticated_at(&self) -> Option<SystemTime> {
-        let st = self.ctx().state();
-        st.user_id.as_ref()?;
-        st.bound.as_ref()?.authenticated_at
-    }
 }
 
 /// Manages users' sessions outside any request: for an admin tool, or a job that disables an

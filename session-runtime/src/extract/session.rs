@@ -1,0 +1,522 @@
+//! The `Session<S>` extractor, and everything a handler does with its session.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum_core::extract::FromRequestParts;
+use http::request::Parts;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::SessionRejection;
+use crate::admin::SessionSummary;
+use crate::error::SessionError;
+use crate::handle::RawSession;
+use crate::key::Key;
+use crate::schema::{HasUserId, SchemaHandle, SessionSchema, encode_user_id};
+use crate::session::Context;
+use crate::token::PublicId;
+
+/// The request's session, typed by schema `S`.
+///
+/// Dereferences to the handle that `#[derive(SessionSchema)]` generates, so the typed
+/// accessors (`session.cart()`, `session.set_cart(..)`) work without imports. Extracting it
+/// loads the session from the store (once per request, however many extractors ask); reads
+/// and writes of fields are then synchronous, and the response phase writes only the fields
+/// that changed.
+///
+/// ```
+/// use axum::{Json, Router, routing::post};
+/// use serde::Deserialize;
+/// use session_runtime::{MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+///
+/// #[derive(SessionSchema)]
+/// pub struct Cart {
+///     pub items: Vec<u64>,
+/// }
+///
+/// #[derive(Deserialize)]
+/// struct AddItem {
+///     item: u64,
+/// }
+///
+/// async fn add(session: Session<Cart>, Json(add): Json<AddItem>) -> Result<Json<Vec<u64>>, SessionError> {
+///     session.update_items(|items| items.push(add.item))?;
+///     Ok(Json(session.items()))
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/cart", post(add))
+///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+/// ```
+///
+/// # Rejections
+///
+/// [`SessionRejection::MissingLayer`] (`500`) without a [`SessionLayer`](crate::SessionLayer);
+/// [`SessionRejection::StoreUnavailable`] (`503`) when the store cannot load the session:
+/// the handler never runs with an empty session in place of a real one.
+pub struct Session<S: SessionSchema> {
+    handle: S::Handle,
+}
+
+impl<S: SessionSchema> Session<S> {
+    pub(crate) fn from_context(ctx: Arc<Context>) -> Self {
+        Self {
+            handle: S::Handle::__from_raw(RawSession::new(ctx)),
+        }
+    }
+
+    fn raw(&self) -> &RawSession<S> {
+        self.handle.__raw()
+    }
+
+    pub(crate) fn ctx(&self) -> &Context {
+        &self.raw().ctx
+    }
+
+    /// Reads a field by its typed key (for generic code; prefer the generated accessors).
+    ///
+    /// A stored value that no longer decodes gives the field's default and a warning.
+    ///
+    /// ```
+    /// use session_runtime::{Session, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     pub theme: Option<String>,
+    /// }
+    ///
+    /// async fn theme(session: Session<AppSession>) -> String {
+    ///     // The same as `session.theme()`.
+    ///     session.get(&AppSession::THEME).unwrap_or_else(|| "light".to_owned())
+    /// }
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, key: &Key<S, T>) -> T {
+        self.raw().get(key)
+    }
+
+    /// Writes a field by its typed key.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::TooLarge`] past the size cap, [`SessionError::Encode`] if `value` does
+    /// not serialize. Nothing changes on error.
+    ///
+    /// ```
+    /// use session_runtime::{Session, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     pub theme: Option<String>,
+    /// }
+    ///
+    /// async fn dark(session: Session<AppSession>) -> Result<(), SessionError> {
+    ///     // The same as `session.set_theme(..)`.
+    ///     session.set(&AppSession::THEME, Some("dark".to_owned()))
+    /// }
+    /// ```
+    pub fn set<T: Serialize>(&self, key: &Key<S, T>, value: T) -> Result<(), SessionError> {
+        self.raw().set(key, value)
+    }
+
+    /// Removes a field by its typed key: reads give its default again.
+    ///
+    /// # Errors
+    ///
+    /// Never fails today; the `Result` keeps setters uniform.
+    ///
+    /// ```
+    /// use session_runtime::{Session, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     pub theme: Option<String>,
+    /// }
+    ///
+    /// async fn reset(session: Session<AppSession>) -> Result<(), SessionError> {
+    ///     session.remove(&AppSession::THEME)
+    /// }
+    /// ```
+    pub fn remove<T>(&self, key: &Key<S, T>) -> Result<(), SessionError> {
+        self.raw().remove(key)
+    }
+
+    /// Changes a field in place by its typed key.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set).
+    ///
+    /// ```
+    /// use session_runtime::{Session, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     pub visits: u32,
+    /// }
+    ///
+    /// async fn count(session: Session<AppSession>) -> Result<(), SessionError> {
+    ///     session.update(&AppSession::VISITS, |n| *n += 1)
+    /// }
+    /// ```
+    pub fn update<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &Key<S, T>,
+        f: impl FnOnce(&mut T),
+    ) -> Result<(), SessionError> {
+        self.raw().update(key, f)
+    }
+
+    /// The session's public id (for listing and revoking), once it is stored.
+    ///
+    /// ```
+    /// use session_runtime::{Session, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     pub theme: Option<String>,
+    /// }
+    ///
+    /// async fn which(session: Session<AppSession>) -> String {
+    ///     match session.public_id() {
+    ///         Some(id) => format!("session {id}"),
+    ///         None => "no stored session yet".to_owned(),
+    ///     }
+    /// }
+    /// ```
+    #[must_use]
+    pub fn public_id(&self) -> Option<PublicId> {
+        self.ctx().public_id()
+    }
+
+    /// Ends the session: deletes it from the store at once and removes the cookie. Data set
+    /// afterwards in the same request starts a new anonymous session.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] if the store fails; the session is then unchanged.
+    ///
+    /// ```
+    /// use axum::http::StatusCode;
+    /// use session_runtime::{Session, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn logout(session: Session<AppSession>) -> Result<StatusCode, SessionError> {
+    ///     session.logout().await?;
+    ///     Ok(StatusCode::NO_CONTENT)
+    /// }
+    /// ```
+    pub async fn logout(&self) -> Result<(), SessionError> {
+        self.ctx().logout().await
+    }
+
+    /// Moves the session to a new token (the old one is dead at once), keeping its data.
+    /// Call it after any change of privilege that the schema's role fields do not capture.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] if the store fails; the session is then unchanged.
+    ///
+    /// ```
+    /// use session_runtime::{Session, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    ///     pub organisation: Option<u64>,
+    /// }
+    ///
+    /// async fn switch_organisation(session: Session<AppSession>) -> Result<(), SessionError> {
+    ///     session.set_organisation(Some(7))?;
+    ///     session.rotate().await // a token seen before the switch is dead
+    /// }
+    /// ```
+    pub async fn rotate(&self) -> Result<(), SessionError> {
+        Ok(self.ctx().rotate().await?)
+    }
+}
+
+impl<S: HasUserId> Session<S> {
+    /// Logs the user in under a new token; the old token is dead at once.
+    ///
+    /// A guest's data (a cart) is kept; a login as a different user than the one logged in
+    /// starts from empty data. Takes effect in the store when awaited, and the response
+    /// carries the new cookie whatever its status. Check the credentials first: `login`
+    /// trusts the id it is given.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Encode`] if the id does not serialize, [`SessionError::Store`] if the
+    /// store fails; the session is then unchanged.
+    ///
+    /// ```
+    /// use axum::{Json, http::StatusCode};
+    /// use serde::Deserialize;
+    /// use session_runtime::{Session, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    ///     pub username: Option<String>,
+    /// }
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Credentials {
+    ///     username: String,
+    ///     password: String,
+    /// }
+    ///
+    /// # fn check_password(_: &str, _: &str) -> Option<i64> { Some(42) }
+    /// async fn login(
+    ///     session: Session<AppSession>,
+    ///     Json(form): Json<Credentials>,
+    /// ) -> Result<StatusCode, SessionError> {
+    ///     let Some(user_id) = check_password(&form.username, &form.password) else {
+    ///         return Ok(StatusCode::UNAUTHORIZED);
+    ///     };
+    ///     session.login(user_id).await?;
+    ///     session.set_username(Some(form.username))?;
+    ///     Ok(StatusCode::OK)
+    /// }
+    /// ```
+    pub async fn login(&self, user_id: S::UserId) -> Result<(), SessionError> {
+        self.ctx()
+            .login(encode_user_id::<S>(&user_id)?, false)
+            .await
+    }
+
+    /// Logs the user in like [`login`](Self::login), and ends every other session of the
+    /// user: after it returns, this is the user's only session.
+    ///
+    /// # Errors
+    ///
+    /// As [`login`](Self::login); on error no session was ended and none was created.
+    ///
+    /// ```
+    /// use session_runtime::{Session, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn login_here_only(session: Session<AppSession>) -> Result<(), SessionError> {
+    ///     // ... check credentials first ...
+    ///     session.login_exclusive(42).await
+    /// }
+    /// ```
+    pub async fn login_exclusive(&self, user_id: S::UserId) -> Result<(), SessionError> {
+        self.ctx().login(encode_user_id::<S>(&user_id)?, true).await
+    }
+
+    /// The logged-in user's id, or `None` for a guest.
+    ///
+    /// ```
+    /// use session_runtime::{Session, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn whoami(session: Session<AppSession>) -> String {
+    ///     match session.current_user_id() {
+    ///         Some(id) => format!("user {id}"),
+    ///         None => "guest".to_owned(),
+    ///     }
+    /// }
+    /// ```
+    #[must_use]
+    pub fn current_user_id(&self) -> Option<S::UserId> {
+        self.raw().user_id()
+    }
+
+    /// The logged-in user's live sessions, this one first (`current: true`), then the most
+    /// recently used. Empty for a guest.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] if the store fails.
+    ///
+    /// ```
+    /// use axum::Json;
+    /// use session_runtime::{RequireAuth, SessionError, SessionSchema, SessionSummary};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn my_sessions(user: RequireAuth<AppSession>) -> Result<Json<Vec<SessionSummary>>, SessionError> {
+    ///     Ok(Json(user.session().list_sessions().await?))
+    /// }
+    /// ```
+    pub async fn list_sessions(&self) -> Result<Vec<SessionSummary>, SessionError> {
+        self.ctx().list_mine().await
+    }
+
+    /// Ends one of the logged-in user's sessions by its public id. Returns `false` for an
+    /// unknown id and for another user's id alike (answer both with `404`). Revoking the
+    /// current session logs it out.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] if the store fails.
+    ///
+    /// ```
+    /// use axum::{extract::Path, http::StatusCode};
+    /// use session_runtime::{PublicId, RequireAuth, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn revoke(user: RequireAuth<AppSession>, Path(id): Path<String>) -> Result<StatusCode, SessionError> {
+    ///     Ok(if user.session().revoke_session(&PublicId::new(id)).await? {
+    ///         StatusCode::NO_CONTENT
+    ///     } else {
+    ///         StatusCode::NOT_FOUND
+    ///     })
+    /// }
+    /// ```
+    pub async fn revoke_session(&self, id: &PublicId) -> Result<bool, SessionError> {
+        self.ctx().revoke_mine(id).await
+    }
+
+    /// Ends every other session of the logged-in user; this one stays. Returns how many
+    /// ended.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] if the store fails.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn sign_out_elsewhere(user: RequireAuth<AppSession>) -> Result<String, SessionError> {
+    ///     let ended = user.session().logout_others().await?;
+    ///     Ok(format!("{ended} other sessions ended"))
+    /// }
+    /// ```
+    pub async fn logout_others(&self) -> Result<u64, SessionError> {
+        self.ctx().logout_others().await
+    }
+
+    /// Ends every session of the logged-in user, this one included (its cookie is removed).
+    /// Returns how many ended.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] if the store fails.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn sign_out_everywhere(user: RequireAuth<AppSession>) -> Result<(), SessionError> {
+    ///     user.session().logout_everywhere().await.map(drop)
+    /// }
+    /// ```
+    pub async fn logout_everywhere(&self) -> Result<u64, SessionError> {
+        self.ctx().logout_everywhere().await
+    }
+
+    /// After the user changed their password: keeps this session under a new token (the
+    /// old one is dead at once) and ends every other session of the user. Set the new auth
+    /// hash field first if you use [`SessionLayer::verify_auth_hash`](crate::SessionLayer::verify_auth_hash).
+    /// Returns how many other sessions ended.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] if the store fails.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn change_password(user: RequireAuth<AppSession>) -> Result<(), SessionError> {
+    ///     // ... check the old password and store the new one first ...
+    ///     user.session().password_changed().await.map(drop)
+    /// }
+    /// ```
+    pub async fn password_changed(&self) -> Result<u64, SessionError> {
+        self.rotate().await?;
+        self.logout_others().await
+    }
+
+    /// When the user last proved their identity in this session (the login), or `None`
+    /// for a guest.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn since(user: RequireAuth<AppSession>) -> String {
+    ///     format!("logged in at {:?}", user.session().authenticated_at())
+    /// }
+    /// ```
+    #[must_use]
+    pub fn authenticated_at(&self) -> Option<SystemTime> {
+        self.ctx().authenticated_at()
+    }
+}
+
+impl<S: SessionSchema> Deref for Session<S> {
+    type Target = S::Handle;
+
+    fn deref(&self) -> &S::Handle {
+        &self.handle
+    }
+}
+
+impl<S: SessionSchema> fmt::Debug for Session<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("public_id", &self.public_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: SessionSchema, St: Send + Sync> FromRequestParts<St> for Session<S> {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
+        let ctx = super::load::<S>(parts).await?;
+        Ok(Self::from_context(ctx))
+    }
+}

@@ -1,0 +1,154 @@
+//! The commit path, when the response is ready: what to write to the store, and what the
+//! cookie becomes.
+
+use std::time::SystemTime;
+
+use http::{HeaderValue, StatusCode};
+
+use super::state::{Context, CookieOut, State};
+use crate::cookie::{removal_cookie, set_cookie};
+use crate::record::Record;
+use crate::store::StoreError;
+use crate::token::SessionKey;
+
+/// The outcome of the response phase.
+pub(crate) struct Committed {
+    /// The `Set-Cookie` value to add, if any.
+    pub(crate) cookie: Option<HeaderValue>,
+    /// A store failure while saving: the response becomes a `503`.
+    pub(crate) failed: Option<StoreError>,
+}
+
+/// A store write the response phase must make.
+#[derive(Debug)]
+pub(crate) enum Plan {
+    /// A guest's first save: a new record.
+    Create(Box<Record>),
+    /// The handler emptied the session: delete it.
+    Delete(SessionKey),
+    /// A privilege field changed: move to a new token, writing the changes.
+    Rotate,
+    /// Write this request's changes; `true`: move rolling expiry too.
+    Update(SessionKey, bool),
+    /// Nothing changed, but rolling expiry is due: move it to this time.
+    Touch(SessionKey, SystemTime),
+}
+
+impl Context {
+    /// Decides, without touching the store, what the response phase must write: nothing for
+    /// a request that never loaded its session, whose response is a server error, or that
+    /// changed nothing and needs no touch.
+    pub(crate) fn plan(&self, status: StatusCode) -> Option<Plan> {
+        let st = self.state();
+        if !matches!(st.loaded, Some(Ok(()))) || status.is_server_error() {
+            return None;
+        }
+        let changed = !st.pending.changes_no_field();
+        let Some(b) = &st.bound else {
+            if !changed || st.fields().next().is_none() {
+                return None;
+            }
+            let record = self.new_record(None, st.data(), st.device_label());
+            return Some(Plan::Create(Box::new(record)));
+        };
+        let touch_due = self.now >= b.record.last_seen + self.shared.config.touch_interval;
+        if changed {
+            let live = st.schemas.any_live(st.fields().map(|(name, _)| name));
+            if !live && st.user_id().is_none() {
+                Some(Plan::Delete(b.key))
+            } else if st.rotate_pending && !b.fresh {
+                Some(Plan::Rotate)
+            } else {
+                Some(Plan::Update(b.key, touch_due))
+            }
+        } else if touch_due {
+            Some(Plan::Touch(
+                b.key,
+                self.expiry(b.record.absolute_expires_at),
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Makes the write [`plan`](Self::plan) asked for, then computes the cookie.
+    pub(crate) async fn commit(&self, plan: Plan) -> Committed {
+        let failed = self.write(plan).await.err();
+        Committed {
+            cookie: self.cookie(&self.state()),
+            failed,
+        }
+    }
+
+    /// The outcome when [`plan`](Self::plan) found nothing to write.
+    pub(crate) fn commit_nothing(&self) -> Committed {
+        Committed {
+            cookie: self.cookie(&self.state()),
+            failed: None,
+        }
+    }
+
+    async fn write(&self, plan: Plan) -> Result<(), StoreError> {
+        match plan {
+            Plan::Create(mut record) => {
+                let (token, key) = self.create_record(&mut record).await?;
+                self.state().bind(token, key, *record, true);
+            }
+            Plan::Delete(key) => {
+                self.shared.store.delete(&key).await?;
+                self.state().end();
+            }
+            Plan::Rotate => self.rotate().await?,
+            Plan::Update(key, refresh) => {
+                let update = self.pending_update(&self.state(), refresh);
+                let exists = self.shared.store.update(&key, &update).await?;
+                let mut st = self.state();
+                if exists {
+                    st.mark_saved(&update);
+                    if refresh {
+                        st.refreshed();
+                    }
+                } else {
+                    // Gone meanwhile (logout, revocation, rotation or expiry elsewhere): it
+                    // stays gone, and the request ends anonymous.
+                    st.end();
+                }
+            }
+            Plan::Touch(key, expires_at) => {
+                let exists = self.shared.store.touch(&key, self.now, expires_at).await?;
+                let mut st = self.state();
+                match st.bound.as_mut() {
+                    Some(b) if exists => {
+                        b.record.last_seen = self.now;
+                        b.record.expires_at = expires_at;
+                        st.refreshed();
+                    }
+                    _ => st.end(),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `Set-Cookie` value the response needs, if any.
+    fn cookie(&self, st: &State) -> Option<HeaderValue> {
+        let config = &self.shared.config.cookie;
+        match st.cookie {
+            CookieOut::Keep => None,
+            CookieOut::Set => st
+                .bound
+                .as_ref()
+                .map(|b| set_cookie(config, &b.token, self.max_age(b.record.expires_at))),
+            CookieOut::Remove => Some(removal_cookie(config)),
+        }
+    }
+}
+
+impl State {
+    /// Rolling expiry moved: the cookie's `Max-Age` must follow.
+    fn refreshed(&mut self) {
+        if self.cookie == CookieOut::Keep {
+            self.cookie = CookieOut::Set;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Schema evolution: sessions written by an older deploy, read through today's schema.
+//!
+//! - A field added since: not in the record, so it reads as its default.
+//! - A field renamed in code with `#[session(rename = "old")]`: same stored key, still read.
+//! - A stored value that no longer decodes: its default and a warning (`RawSession::get`),
+//!   or, for a `#[session(strict)]` schema, the whole session is discarded (`load.rs`).
+//! - A field removed since: its stored key is *stale*. Reads never see it, and the next save
+//!   of the session removes it from the store, through the ordinary `Update::remove`.
+//!
+//! The request learns which keys are live when an extractor views the session through a
+//! schema ([`Schemas::register`]); keys of every schema used in the request are live, so two
+//! schemas sharing one session never drop each other's fields.
+
+/// Stored keys that begin with this prefix belong to the runtime, never to a schema, and are
+/// never dropped as stale. The derive refuses schema keys with this prefix.
+pub(crate) const RUNTIME_KEY_PREFIX: &str = "__";
+
+/// The stored keys of the schemas this request viewed the session through: nearly always
+/// one. Their keys are live; any other stored key is stale.
+#[derive(Debug, Default)]
+pub(crate) struct Schemas(Vec<&'static [&'static str]>);
+
+impl Schemas {
+    /// Records that the request views the session through a schema with these keys.
+    pub(crate) fn register(&mut self, keys: &'static [&'static str]) {
+        if !self.0.iter().any(|known| std::ptr::eq(*known, keys)) {
+            self.0.push(keys);
+        }
+    }
+
+    /// Whether a stored key belongs to no schema the request used. With no schema known,
+    /// nothing is stale.
+    pub(crate) fn is_stale(&self, key: &str) -> bool {
+        !self.0.is_empty()
+            && !key.starts_with(RUNTIME_KEY_PREFIX)
+            && !self.0.iter().any(|keys| keys.contains(&key))
+    }
+
+    /// Whether data holds a field some schema can read: a session holding only stale keys
+    /// is as empty as one holding nothing.
+    pub(crate) fn any_live<'a>(&self, mut keys: impl Iterator<Item = &'a str>) -> bool {
+        keys.any(|key| !self.is_stale(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static V1: &[&str] = &["a", "b"];
+    static V2: &[&str] = &["b", "c"];
+
+    #[test]
+    fn keys_of_no_registered_schema_are_stale() {
+        let mut schemas = Schemas::default();
+        assert!(!schemas.is_stale("x"), "no schema known: nothing is stale");
+        schemas.register(V1);
+        assert!(schemas.is_stale("c"));
+        assert!(!schemas.is_stale("a"));
+        schemas.register(V2);
+        assert!(!schemas.is_stale("c"), "live in the second schema");
+        assert!(!schemas.is_stale("__csrf"), "runtime keys are never stale");
+        schemas.register(V1);
+        assert_eq!(schemas.0.len(), 2, "a schema is registered once");
+    }
+
+    #[test]
+    fn a_session_of_stale_keys_only_is_empty() {
+        let mut schemas = Schemas::default();
+        schemas.register(V1);
+        assert!(!schemas.any_live(["gone", "old"].into_iter()));
+        assert!(schemas.any_live(["gone", "b"].into_iter()));
+        assert!(schemas.any_live(["__csrf"].into_iter()));
+    }
+}

@@ -1,0 +1,100 @@
+//! Identity changes that take effect in the store when awaited: login and logout.
+
+use std::collections::BTreeMap;
+
+use super::state::{Context, CookieOut};
+use crate::error::SessionError;
+use crate::token::PublicId;
+
+impl Context {
+    /// Logs `user` (canonical JSON of the id) in under a new token; the old token dies.
+    ///
+    /// A guest's data, and the data of a session already logged in as `user`, is carried
+    /// over (through the login hooks, which renew what must not survive a login); a login
+    /// as a different user starts from empty data. An exclusive login (asked for, or the
+    /// configured default) ends the user's other sessions; otherwise the per-user cap, if
+    /// any, ends the least recently used ones.
+    pub(crate) async fn login(&self, user: String, exclusive: bool) -> Result<(), SessionError> {
+        let exclusive = exclusive || self.shared.config.exclusive_login;
+        let (old_key, mut data, device) = {
+            let st = self.state();
+            let carry = st.user_id().is_none_or(|current| current == user);
+            let data = if carry { st.data() } else { BTreeMap::new() };
+            (st.bound.as_ref().map(|b| b.key), data, st.device_label())
+        };
+        for hook in &self.shared.login_hooks {
+            hook.on_login(&mut data)?;
+        }
+        let mut record = self.new_record(Some(user), data, device);
+        let (token, key) = self.create_record(&mut record).await?;
+        let user = record.user_id.as_deref().unwrap_or_default();
+        let ended_others = if exclusive {
+            self.shared
+                .store
+                .delete_user(user, Some(&key))
+                .await
+                .map(|_| ())
+        } else {
+            Ok(())
+        };
+        let ended_old = match (&ended_others, old_key) {
+            (Ok(()), Some(old)) => self.shared.store.delete(&old).await.map(|_| ()),
+            _ => Ok(()),
+        };
+        if let Err(error) = ended_others.and(ended_old) {
+            // The old token (and, for an exclusive login, every other session) must be dead
+            // once login returns; undo rather than leave both alive.
+            if let Err(undo) = self.shared.store.delete(&key).await {
+                tracing::error!(%undo, "could not remove the new session of a failed login");
+            }
+            return Err(error.into());
+        }
+        if !exclusive && let Some(max) = self.shared.config.max_sessions_per_user {
+            self.enforce_session_cap(user, &record.public_id, max).await;
+        }
+        self.state().bind(token, key, record, true);
+        Ok(())
+    }
+
+    /// Ends the user's least recently used sessions beyond `max`, sparing `current`.
+    /// Best effort: a failure leaves the user over the cap until their next login.
+    async fn enforce_session_cap(&self, user: &str, current: &PublicId, max: usize) {
+        let mut sessions = match self.shared.store.list_user(user, self.now).await {
+            Ok(sessions) if sessions.len() > max => sessions,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(%error, "could not list sessions to enforce the per-user cap");
+                return;
+            }
+        };
+        sessions.retain(|s| &s.public_id != current);
+        sessions.sort_by_key(|s| s.last_seen);
+        let excess = sessions.len() + 1 - max;
+        for victim in sessions.iter().take(excess) {
+            if let Err(error) = self
+                .shared
+                .store
+                .delete_public(user, &victim.public_id)
+                .await
+            {
+                tracing::warn!(%error, "could not end a session beyond the per-user cap");
+            }
+        }
+    }
+
+    /// Deletes the session from the store and makes the request anonymous.
+    pub(crate) async fn logout(&self) -> Result<(), SessionError> {
+        let key = self.state().bound.as_ref().map(|b| b.key);
+        if let Some(key) = &key {
+            self.shared.store.delete(key).await?;
+        }
+        let mut st = self.state();
+        st.reset();
+        st.cookie = if key.is_some() || st.had_cookie {
+            CookieOut::Remove
+        } else {
+            CookieOut::Keep
+        };
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! The load path: the session cookie, then the record it names, then the checks that may
+//! end it. At most once per request, when an extractor first asks.
+
+use http::HeaderMap;
+use http::header::USER_AGENT;
+
+use super::state::{Context, CookieOut, LoadFailed};
+use crate::cookie::read_session_cookie;
+use crate::key::Check;
+use crate::record::Record;
+use crate::token::{SessionKey, Token};
+
+impl Context {
+    /// Loads the session, once per request: reads the session cookie from the request's
+    /// `headers`, then the record it names. `keys`: the stored keys of the schema the
+    /// caller views the session through (see `evolution.rs`).
+    ///
+    /// Unknown, expired and malformed tokens give an anonymous session (and the stale cookie
+    /// is removed in the response); they are never adopted.
+    pub(crate) async fn load(
+        &self,
+        headers: &HeaderMap,
+        keys: Option<&'static [&'static str]>,
+    ) -> Result<(), LoadFailed> {
+        let token = {
+            let mut st = self.state();
+            if let Some(keys) = keys {
+                st.schemas.register(keys);
+            }
+            if let Some(done) = st.loaded {
+                return done;
+            }
+            let (token, had_cookie) = read_session_cookie(headers, &self.shared.config.cookie.name);
+            st.had_cookie = had_cookie;
+            st.user_agent = headers.get(USER_AGENT).cloned();
+            match token {
+                Some(token) => token,
+                None => {
+                    if had_cookie {
+                        st.cookie = CookieOut::Remove;
+                    }
+                    st.loaded = Some(Ok(()));
+                    return Ok(());
+                }
+            }
+        };
+        let fetched = self.fetch(&token).await;
+        // Should two loads of one request overlap, the first to finish is adopted.
+        let mut st = self.state();
+        if st.loaded.is_none() {
+            st.loaded = Some(fetched.map(|fetched| match fetched {
+                // No live session (unknown, expired, revoked, credentials changed).
+                None => st.cookie = CookieOut::Remove,
+                Some((key, record)) => st.bind(token, key, record, false),
+            }));
+        }
+        st.loaded.unwrap_or(Err(LoadFailed))
+    }
+
+    /// Reads the live record a token names from the store, and checks its credentials.
+    async fn fetch(&self, token: &Token) -> Result<Option<(SessionKey, Record)>, LoadFailed> {
+        let key = token.key();
+        let found = match self.shared.store.load(&key, self.now).await {
+            Ok(found) => found.filter(|record| !record.is_expired(self.now)),
+            Err(error) => {
+                tracing::error!(%error, "session store failed to load a session");
+                return Err(LoadFailed);
+            }
+        };
+        let Some(record) = found else {
+            return Ok(None);
+        };
+        if !self.credentials_still_valid(&key, &record).await? {
+            return Ok(None);
+        }
+        Ok(Some((key, record)))
+    }
+
+    /// Runs the auth hash check, if configured, on a logged-in record; a record whose
+    /// credentials changed is deleted.
+    async fn credentials_still_valid(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+    ) -> Result<bool, LoadFailed> {
+        let (Some(check), Some(user)) = (&self.shared.auth, &record.user_id) else {
+            return Ok(true);
+        };
+        match check.matches(user, &record.data).await {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                tracing::info!("ending a session whose credentials changed since its login");
+                if let Err(error) = self.shared.store.delete(key).await {
+                    tracing::error!(%error, "session store failed to delete a stale session");
+                    return Err(LoadFailed);
+                }
+                Ok(false)
+            }
+            Err(error) => {
+                tracing::error!(%error, "the auth hash lookup failed; answering 503");
+                Err(LoadFailed)
+            }
+        }
+    }
+
+    /// For a `#[session(strict)]` schema: a session holding a value that no longer decodes
+    /// (`checks`, one per field and the user id) is logged out, and the request goes on as
+    /// anonymous.
+    pub(crate) async fn discard_if_undecodable(&self, checks: &[Check]) -> Result<(), LoadFailed> {
+        let failed = {
+            let st = self.state();
+            checks.iter().find_map(|check| {
+                let (name, json) = match check.field {
+                    Some(name) => (name, st.value(name)),
+                    None => ("user_id", st.user_id()),
+                };
+                json.filter(|json| !(check.decodes)(json)).map(|_| name)
+            })
+        };
+        if let Some(field) = failed {
+            tracing::warn!(
+                field,
+                "stored session value does not decode into the strict schema; discarding the session"
+            );
+            Box::pin(self.logout()).await.map_err(|_| LoadFailed)?;
+        }
+        Ok(())
+    }
+}
