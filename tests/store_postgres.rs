@@ -2,18 +2,23 @@
 //! (`SESSION_TEST_POSTGRES_URL`), plus what only a shared, networked store does: a server
 //! that goes away and comes back, two app instances, one round trip per read.
 //!
-//! Each test works in a schema of its own, dropped at the end, so tests run in parallel.
+//! Each test works in a schema of its own, named at random and dropped at the end, so tests
+//! run in parallel and a schema left by a failed run is in no later run's way.
 
 #[path = "common/mod.rs"]
 mod common;
 mod store_suite;
 
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use session_runtime::{PostgresStore, SessionConfig, StoreError, StoreOp};
+use session_runtime::{PostgresStore, SessionConfig, SessionStore, StoreError, StoreOp, Update};
 use sqlx::Connection as _;
-use store_suite::servers::{Proxy, Wire, server_url, unique_name};
+use store_suite::servers::{Proxy, Wire, server_url};
 use store_suite::store_suite;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
 
 const URL_VAR: &str = "SESSION_TEST_POSTGRES_URL";
 
@@ -26,7 +31,8 @@ struct Schema {
 impl Schema {
     async fn new() -> Option<Self> {
         let url = server_url(URL_VAR)?;
-        let name = unique_name("session_test");
+        // Random, so that a schema left by a failed run cannot clash with this one.
+        let name = format!("session_test_{:016x}", rand::random::<u64>());
         let mut admin = sqlx::PgConnection::connect(&url)
             .await
             .unwrap_or_else(|e| panic!("{URL_VAR} is set but the server is unreachable: {e}"));
@@ -139,6 +145,120 @@ async fn a_server_that_goes_away_gives_fast_503s_and_sessions_come_back() {
     schema.drop().await;
 }
 
+/// A field update of `a` to `value`, moving `last_seen` to `at`.
+fn set_a(value: &str, at: std::time::SystemTime) -> Update {
+    Update {
+        set: [("a".to_owned(), value.to_owned())].into(),
+        last_seen: Some(at),
+        ..Update::default()
+    }
+}
+
+#[tokio::test]
+async fn the_first_write_after_a_server_restart_succeeds() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    let proxy = Proxy::new(&schema.target(), Wire::Postgres).await;
+    let store = store_via(&schema, &proxy).await;
+    let (key, t) = (store_suite::key(), store_suite::now());
+    let record = store_suite::record(Some("1"), &[("a", "\"0\"")], t);
+    store.create(&key, &record).await.unwrap();
+    // Several connections idle in the pool, each dead once the proxy drops them.
+    let fill = async || {
+        let (a, b, c, d) = tokio::join!(
+            store.load(&key, t),
+            store.load(&key, t),
+            store.load(&key, t),
+            store.load(&key, t)
+        );
+        for loaded in [a, b, c, d] {
+            assert!(loaded.unwrap().is_some());
+        }
+    };
+
+    // A restart: every open connection is cut, the server is back at once.
+    fill().await;
+    proxy.stop();
+    proxy.start().await;
+    let later = t + Duration::from_secs(60);
+    let expiry = later + Duration::from_secs(1800);
+    assert!(store.touch(&key, later, expiry).await.unwrap(), "touch");
+
+    fill().await;
+    proxy.stop();
+    proxy.start().await;
+    let updated = store.update(&key, &set_a("\"1\"", later)).await;
+    assert!(updated.unwrap(), "update");
+
+    let loaded = store.load(&key, t).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            loaded.data["a"].as_str(),
+            loaded.last_seen,
+            loaded.expires_at
+        ),
+        ("\"1\"", later, expiry)
+    );
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn a_write_after_the_server_ends_the_session_succeeds() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    // One connection, so the one the server ends is the one the write gets.
+    let store = PostgresStore::builder(&schema.url)
+        .table(schema.table())
+        .max_connections(1)
+        .no_background_sweep()
+        .connect()
+        .await
+        .unwrap();
+    let (key, t) = (store_suite::key(), store_suite::now());
+    store
+        .create(&key, &store_suite::record(None, &[], t))
+        .await
+        .unwrap();
+    assert!(store.load(&key, t).await.unwrap().is_some());
+
+    // What a server shutting down does to an idle session: a FATAL error, then it closes.
+    // The store's connection is the one whose last statement names this test's schema.
+    let mut admin = sqlx::PgConnection::connect(&schema.url).await.unwrap();
+    let pattern = format!("%\"{}\"%", schema.name);
+    let ended: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&pattern)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(ended, [(true,)]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (left,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&pattern)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the session was not ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let later = t + Duration::from_secs(60);
+    assert!(store.update(&key, &set_a("\"1\"", later)).await.unwrap());
+    let loaded = store.load(&key, t).await.unwrap().unwrap();
+    assert_eq!(loaded.data["a"], "\"1\"");
+    schema.drop().await;
+}
+
 #[tokio::test]
 async fn two_app_instances_share_sessions() {
     let Some(schema) = Schema::new().await else {
@@ -158,13 +278,99 @@ async fn two_app_instances_share_sessions() {
     schema.drop().await;
 }
 
+/// A forwarder to the test server that records the type of every message a client sends
+/// after its startup: `P`arse, `B`ind, `E`xecute, `S`ync... (the shared [`Proxy`] logs only
+/// syncs, and the pool's check of a connection given back is a lone sync too).
+struct Wiretap {
+    addr: SocketAddr,
+    sent: Arc<Mutex<String>>,
+}
+
+impl Wiretap {
+    async fn new(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sent = Arc::<Mutex<String>>::default();
+        let (addr, log) = (listener.local_addr().unwrap(), sent.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = TcpStream::connect(&target).await.unwrap();
+                tokio::spawn(tap(client, server, log.clone()));
+            }
+        });
+        Self { addr, sent }
+    }
+
+    /// What clients sent since the last call, one letter per message.
+    fn take(&self) -> String {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+    }
+
+    /// Waits (at most 3 s) until the pool's check of the connection given back after the
+    /// last statement has been sent (sqlx pings every connection returned to it: a lone
+    /// sync), so that it is counted with the request it follows, not the next one. With one
+    /// connection, the next request's statement waits for the check's answer.
+    async fn wait_for_release_check(&self) {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !self.sent.lock().unwrap().ends_with("SS") && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+async fn tap(client: TcpStream, server: TcpStream, log: Arc<Mutex<String>>) {
+    let (mut client_rx, mut client_tx) = client.into_split();
+    let (mut server_rx, mut server_tx) = server.into_split();
+    let upstream = async move {
+        let (mut pending, mut chunk, mut started) = (Vec::new(), vec![0u8; 16 * 1024], false);
+        while let Ok(n @ 1..) = client_rx.read(&mut chunk).await {
+            pending.extend_from_slice(&chunk[..n]);
+            // Untyped startup messages (`length`, `code`) first, then `type`, `length`.
+            loop {
+                let at = usize::from(started);
+                if pending.len() < at + if started { 4 } else { 8 } {
+                    break;
+                }
+                let len = at + u32::from_be_bytes(pending[at..at + 4].try_into().unwrap()) as usize;
+                if pending.len() < len {
+                    break;
+                }
+                if started {
+                    log.lock().unwrap().push(char::from(pending[0]));
+                } else {
+                    let code = u32::from_be_bytes(pending[4..8].try_into().unwrap());
+                    // An SSLRequest or GSSENCRequest comes before the startup message.
+                    started = !matches!(code, 80_877_103 | 80_877_104);
+                }
+                pending.drain(..len);
+            }
+            if server_tx.write_all(&chunk[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_tx.shutdown().await;
+    };
+    let downstream = async move {
+        let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+        let _ = client_tx.shutdown().await;
+    };
+    tokio::join!(upstream, downstream);
+}
+
 #[tokio::test]
 async fn a_read_only_request_is_one_round_trip_and_writes_nothing() {
     let Some(schema) = Schema::new().await else {
         return;
     };
-    let proxy = Proxy::new(&schema.target(), Wire::Postgres).await;
-    let store = store_via(&schema, &proxy).await;
+    let tap = Wiretap::new(schema.target()).await;
+    // One connection: every request gets the one the last request gave back, once the pool
+    // has checked it, never a new one (which would prepare its statements afresh).
+    let store = PostgresStore::builder(&schema.url_via(tap.addr))
+        .table(schema.table())
+        .max_connections(1)
+        .no_background_sweep()
+        .connect()
+        .await
+        .unwrap();
     let clock = session_runtime::ManualClock::new();
     let app = common::routes::app(store, common::config(&clock));
     let token = common::post(&app, "/login/1", None).await.token().unwrap();
@@ -172,28 +378,34 @@ async fn a_read_only_request_is_one_round_trip_and_writes_nothing() {
         common::post(&app, "/note/same", Some(&token)).await.status,
         200
     );
-    // The first read on a connection prepares the statement; count from the second.
-    common::get(&app, "/read", Some(&token)).await;
-    proxy.take_log();
-
+    // The first read on the connection prepares the statement; count from the second.
     assert_eq!(common::get(&app, "/read", Some(&token)).await.status, 200);
-    assert_eq!(
-        proxy.take_log(),
-        ["sync"],
-        "a read-only request: one round trip"
-    );
+    tap.wait_for_release_check().await;
+
     // Setting a field to the value it has changes nothing: the load, and no write.
-    assert_eq!(
-        common::post(&app, "/note/same", Some(&token)).await.status,
-        200
-    );
-    assert_eq!(
-        proxy.take_log(),
-        ["sync"],
-        "a request that changes nothing writes nothing"
-    );
-    assert_eq!(common::get(&app, "/me", Some(&token)).await.status, 200);
-    assert_eq!(proxy.take_log(), ["sync"]);
+    for (method, uri) in [("GET", "/read"), ("POST", "/note/same"), ("GET", "/me")] {
+        tap.take();
+        let reply = match method {
+            "GET" => common::get(&app, uri, Some(&token)).await,
+            _ => common::post(&app, uri, Some(&token)).await,
+        };
+        assert_eq!(reply.status, 200, "{method} {uri}: {}", reply.body);
+        tap.wait_for_release_check().await;
+        // The load (bind, execute, close the portal, sync): the first thing sent (no test
+        // query before it), the one round trip the request waits for, and the only
+        // statement (nothing written). Then at most one lone sync: the pool's check of the
+        // connection given back, after the request has its answer.
+        let sent = tap.take();
+        let (statement, after) = sent.split_at(sent.find('S').map_or(sent.len(), |s| s + 1));
+        assert!(
+            statement.starts_with('B')
+                && statement.ends_with('S')
+                && statement.matches('E').count() == 1
+                && (after.is_empty() || after == "S"),
+            "{method} {uri}: one statement first, then at most the pool's release check; \
+             sent {sent:?}"
+        );
+    }
     schema.drop().await;
 }
 

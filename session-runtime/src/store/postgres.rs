@@ -1,12 +1,16 @@
 //! The PostgreSQL store: sessions shared by every app instance that reaches the database.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
-use sqlx::{AssertSqlSafe, Connection as _, Row as _};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgDatabaseError, PgPool, PgPoolOptions,
+    PgQueryResult, PgRow, PgSeverity,
+};
+use sqlx::{AssertSqlSafe, Postgres, Row as _};
 
 use super::deadline::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded, from_millis, to_millis,
@@ -17,7 +21,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};
 
-/// Idle connections older than this are closed rather than reused.
+/// Connections idle for longer than this are closed by the pool.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
 /// Sessions in PostgreSQL: every app instance that reaches the database sees the same
@@ -32,9 +36,18 @@ const MAX_IDLE: Duration = Duration::from_secs(60);
 /// session matches no row. Rotation is one `UPDATE` of the key: atomic. Indexes on the user
 /// id, the public id and the expiry keep per-user operations and the sweep off full scans.
 ///
-/// Every operation is one statement: a read-only request costs one round trip. Connecting is
-/// bounded by [`connect_timeout`](PostgresStoreBuilder::connect_timeout) and every operation
-/// by [`command_timeout`](PostgresStoreBuilder::command_timeout) (also set as the server's
+/// Connections come from an `sqlx` pool of at most
+/// [`max_connections`](PostgresStoreBuilder::max_connections), handed out without a test
+/// query: every operation is one statement, so it is one round trip that the request waits
+/// for, and a read-only request is one round trip in all. When a connection is given back,
+/// the pool checks it with a round trip of its own (sqlx pings every connection returned to
+/// it) before handing it out again; the request already has its answer by then. A
+/// connection whose statement failed is closed, never reused. After a
+/// server restart every idle connection is dead: an operation that is safe to repeat (all
+/// but creating and rotating a session) and whose connection failed runs again on another
+/// one, so the first requests after a restart do not fail. Getting a connection is bounded
+/// by [`connect_timeout`](PostgresStoreBuilder::connect_timeout) and every operation by
+/// [`command_timeout`](PostgresStoreBuilder::command_timeout) (also set as the server's
 /// `statement_timeout`), so a database that is down turns into fast `503`s; the store
 /// reconnects by itself when it is back.
 ///
@@ -52,8 +65,12 @@ pub struct PostgresStore {
 }
 
 struct Inner {
-    conns: Conns,
+    pool: PgPool,
     command_timeout: Duration,
+    /// The most times an operation that is safe to retry is run: once per connection the
+    /// pool may hold (after a server restart every idle one is dead), and once more on a new
+    /// connection.
+    attempts: usize,
     sql: Queries,
 }
 
@@ -90,7 +107,8 @@ impl PostgresStoreBuilder {
         self
     }
 
-    /// The longest opening a connection may take (default 2 s).
+    /// The longest getting a connection may take, waiting for a free one or opening a new
+    /// one (default 2 s).
     pub fn connect_timeout(mut self, limit: Duration) -> Self {
         self.connect_timeout = limit;
         self
@@ -152,15 +170,21 @@ impl PostgresStoreBuilder {
         let options = options
             .application_name("session-runtime")
             .options([("statement_timeout", statement_timeout.as_str())]);
+        // No test query before handing out a connection (sqlx's default pings first): an
+        // operation is its one statement, and a connection found dead is retried past (see
+        // `PostgresStore::run`). sqlx still pings each connection given back, in a task of
+        // its own, once the operation has its answer; that cannot be turned off.
+        let pool = PgPoolOptions::new()
+            .max_connections(u32::try_from(self.max_connections).unwrap_or(u32::MAX))
+            .acquire_timeout(self.connect_timeout)
+            .idle_timeout(MAX_IDLE)
+            .test_before_acquire(false)
+            .connect_lazy_with(options);
         let store = PostgresStore {
             inner: Arc::new(Inner {
-                conns: Conns {
-                    options,
-                    connect_timeout: self.connect_timeout,
-                    permits: Semaphore::new(self.max_connections),
-                    idle: Mutex::new(Vec::new()),
-                },
+                pool,
                 command_timeout: self.command_timeout,
+                attempts: self.max_connections.saturating_add(1),
                 sql: Queries::new(&table),
             }),
         };
@@ -230,8 +254,7 @@ impl PostgresStore {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let setup = map_err(StoreOp::Setup);
-        let mut lease = self.inner.conns.lease(StoreOp::Setup).await?;
-        let mut tx = lease.conn().begin().await.map_err(&setup)?;
+        let mut tx = self.inner.pool.begin().await.map_err(&setup)?;
         // Instances starting together would race on `CREATE ... IF NOT EXISTS`.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(&self.inner.sql.quoted)
@@ -244,51 +267,147 @@ impl PostgresStore {
                 .await
                 .map_err(&setup)?;
         }
-        tx.commit().await.map_err(&setup)?;
-        lease.keep();
-        Ok(())
+        tx.commit().await.map_err(&setup)
     }
 
-    fn q(
-        statement: &Arc<str>,
-    ) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        sqlx::query(AssertSqlSafe(statement.clone()))
-    }
-}
-
-/// Runs one statement on a leased connection, within the command timeout. A connection
-/// that failed is closed, not reused; a read that failed on a reused connection (the server
-/// restarted since) is retried once on a new one.
-macro_rules! run {
-    ($self:ident, $op:expr, |$conn:ident| $body:expr) => {
-        bounded($op, $self.inner.command_timeout, async {
-            let mut retried = false;
+    /// Runs one statement on a pooled connection, within the command timeout.
+    ///
+    /// The connection goes back to the pool only if the statement succeeded: one that
+    /// failed, or whose statement was abandoned at the deadline, is closed. If the failure
+    /// was the connection's ([`connection_failed`]: after a server restart every idle
+    /// connection is dead) and the operation is [`Retry::Safe`], the statement runs again on
+    /// another connection, at most [`Inner::attempts`] times in all: enough to get past every
+    /// dead idle connection to a new one, and no more, so a server that is down still fails
+    /// fast. Getting a connection is not retried: the pool already retries a refused
+    /// connect until its acquire timeout.
+    async fn run<T: Fetch>(
+        &self,
+        op: StoreOp,
+        retry: Retry,
+        statement: impl Fn() -> PgQuery,
+    ) -> Result<T, StoreError> {
+        let inner = &*self.inner;
+        bounded(op, inner.command_timeout, async {
+            let mut attempt = 1;
             loop {
-                let mut lease = $self.inner.conns.lease($op).await?;
-                let reused = lease.reused;
-                let $conn = lease.conn();
-                match $body.await {
+                let mut conn = Checkout(Some(inner.pool.acquire().await.map_err(map_err(op))?));
+                match T::fetch(statement(), conn.get()).await {
                     Ok(value) => {
-                        lease.keep();
-                        break Ok(value);
+                        conn.give_back();
+                        return Ok(value);
                     }
                     Err(error) => {
-                        drop(lease);
-                        let stale = matches!(error, sqlx::Error::Io(_) | sqlx::Error::Protocol(_));
-                        if stale {
-                            $self.inner.conns.clear_idle();
-                        }
-                        if stale && reused && !retried && matches!($op, StoreOp::Load) {
-                            retried = true;
+                        drop(conn);
+                        if retry == Retry::Safe
+                            && attempt < inner.attempts
+                            && connection_failed(&error)
+                        {
+                            attempt += 1;
                             continue;
                         }
-                        break Err(map_err($op)(error));
+                        return Err(map_err(op)(error));
                     }
                 }
             }
         })
         .await
-    };
+    }
+
+    fn q(statement: &Arc<str>) -> PgQuery {
+        sqlx::query(AssertSqlSafe(statement.clone()))
+    }
+}
+
+/// A statement with its arguments bound (they are encoded when bound: nothing borrowed).
+type PgQuery = sqlx::query::Query<'static, Postgres, PgArguments>;
+
+/// What a statement gives back, and how it is read from the connection.
+trait Fetch: Sized {
+    fn fetch(
+        query: PgQuery,
+        conn: &mut PgConnection,
+    ) -> impl Future<Output = Result<Self, sqlx::Error>> + Send + '_;
+}
+
+impl Fetch for Option<PgRow> {
+    fn fetch(
+        query: PgQuery,
+        conn: &mut PgConnection,
+    ) -> impl Future<Output = Result<Self, sqlx::Error>> + Send + '_ {
+        query.fetch_optional(conn)
+    }
+}
+
+impl Fetch for Vec<PgRow> {
+    fn fetch(
+        query: PgQuery,
+        conn: &mut PgConnection,
+    ) -> impl Future<Output = Result<Self, sqlx::Error>> + Send + '_ {
+        query.fetch_all(conn)
+    }
+}
+
+impl Fetch for PgQueryResult {
+    fn fetch(
+        query: PgQuery,
+        conn: &mut PgConnection,
+    ) -> impl Future<Output = Result<Self, sqlx::Error>> + Send + '_ {
+        query.execute(conn)
+    }
+}
+
+/// Whether an operation may run a second time if its connection failed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Running it again has the effect it was meant to have: a read, a delete, an update
+    /// or touch that sets the same values. (If a first run went through and only its answer
+    /// was lost, the second reports what it found: a delete then deletes nothing, an update
+    /// counts the version up once more.)
+    Safe,
+    /// A second run could fail or change more than the first did (an insert, a move to a
+    /// new key): the error is reported.
+    Never,
+}
+
+/// Whether `error` is the connection's failure (closed, reset, out of step, or ended by the
+/// server) rather than the database's answer to the statement: on another connection the
+/// statement may well succeed.
+fn connection_failed(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // A server that ends a session (shutdown, restart, terminated backend, idle session
+        // timeout) says so with a FATAL error before it closes the connection.
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<PgDatabaseError>()
+            .is_some_and(|db| matches!(db.severity(), PgSeverity::Fatal | PgSeverity::Panic)),
+        _ => false,
+    }
+}
+
+/// A pooled connection that goes back to the pool only through
+/// [`give_back`](Self::give_back); dropped otherwise (its statement failed, or was abandoned
+/// mid-way at the deadline), it is closed and the pool may open a new one in its place.
+struct Checkout(Option<PoolConnection<Postgres>>);
+
+impl Checkout {
+    fn get(&mut self) -> &mut PgConnection {
+        self.0.as_mut().expect("checked out until given back")
+    }
+
+    fn give_back(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
 }
 
 impl fmt::Debug for PostgresStore {
@@ -296,84 +415,6 @@ impl fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore")
             .field("table", &self.inner.sql.table)
             .finish_non_exhaustive()
-    }
-}
-
-/// A minimal connection pool: each operation leases one connection and gives it back only
-/// if the statement succeeded, so a broken or cancelled connection is never reused. Unlike a
-/// general-purpose pool it sends nothing but the statement (no test query before or after
-/// use): an operation is exactly one round trip.
-struct Conns {
-    options: PgConnectOptions,
-    connect_timeout: Duration,
-    permits: Semaphore,
-    idle: Mutex<Vec<(PgConnection, Instant)>>,
-}
-
-struct Lease<'a> {
-    conns: &'a Conns,
-    conn: Option<PgConnection>,
-    reused: bool,
-    _permit: SemaphorePermit<'a>,
-}
-
-impl Conns {
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(PgConnection, Instant)>> {
-        self.idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn clear_idle(&self) {
-        let stale = std::mem::take(&mut *self.idle());
-        drop(stale);
-    }
-
-    async fn lease(&self, op: StoreOp) -> Result<Lease<'_>, StoreError> {
-        let permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| StoreError::backend(op, e))?;
-        let reusable = {
-            let mut idle = self.idle();
-            idle.retain(|(_, since)| since.elapsed() < MAX_IDLE);
-            idle.pop()
-        };
-        let (conn, reused) = match reusable {
-            Some((conn, _)) => (conn, true),
-            None => {
-                let conn = tokio::time::timeout(
-                    self.connect_timeout,
-                    PgConnection::connect_with(&self.options),
-                )
-                .await
-                .map_err(|_| StoreError::Timeout { op })?
-                .map_err(map_err(op))?;
-                (conn, false)
-            }
-        };
-        Ok(Lease {
-            conns: self,
-            conn: Some(conn),
-            reused,
-            _permit: permit,
-        })
-    }
-}
-
-impl Lease<'_> {
-    fn conn(&mut self) -> &mut PgConnection {
-        self.conn
-            .as_mut()
-            .expect("a lease holds its connection until kept")
-    }
-
-    /// Gives the connection back for reuse.
-    fn keep(mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.conns.idle().push((conn, Instant::now()));
-        }
     }
 }
 
@@ -505,44 +546,53 @@ fn info_from(row: &PgRow) -> Result<SessionInfo, StoreError> {
 
 impl SessionStore for PostgresStore {
     async fn load(&self, key: &SessionKey, now: SystemTime) -> Result<Option<Record>, StoreError> {
-        let row = run!(self, StoreOp::Load, |conn| Self::q(&self.inner.sql.load)
-            .bind(key.as_bytes().as_slice())
-            .bind(to_millis(now))
-            .fetch_optional(conn))?;
+        let sql = &self.inner.sql;
+        let row: Option<PgRow> = self
+            .run(StoreOp::Load, Retry::Safe, || {
+                Self::q(&sql.load)
+                    .bind(key.as_bytes().as_slice())
+                    .bind(to_millis(now))
+            })
+            .await?;
         row.as_ref().map(record_from).transpose()
     }
 
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
+        // Not retried: if the first insert went through before its connection failed, a
+        // second would be a conflict.
         let data = encode_data(&record.data);
-        run!(self, StoreOp::Create, |conn| Self::q(
-            &self.inner.sql.create
-        )
-        .bind(key.as_bytes().as_slice())
-        .bind(record.public_id.as_str())
-        .bind(record.user_id.as_deref())
-        .bind(data.as_str())
-        .bind(to_millis(record.created_at))
-        .bind(to_millis(record.last_seen))
-        .bind(to_millis(record.expires_at))
-        .bind(to_millis(record.absolute_expires_at))
-        .bind(record.authenticated_at.map(to_millis))
-        .bind(record.device.as_deref())
-        .bind(i64::try_from(record.version).unwrap_or(i64::MAX))
-        .execute(conn))
+        let sql = &self.inner.sql;
+        self.run::<PgQueryResult>(StoreOp::Create, Retry::Never, || {
+            Self::q(&sql.create)
+                .bind(key.as_bytes().as_slice())
+                .bind(record.public_id.as_str())
+                .bind(record.user_id.as_deref())
+                .bind(data.as_str())
+                .bind(to_millis(record.created_at))
+                .bind(to_millis(record.last_seen))
+                .bind(to_millis(record.expires_at))
+                .bind(to_millis(record.absolute_expires_at))
+                .bind(record.authenticated_at.map(to_millis))
+                .bind(record.device.as_deref())
+                .bind(i64::try_from(record.version).unwrap_or(i64::MAX))
+        })
+        .await
         .map(drop)
     }
 
     async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
         let set = encode_set(update);
-        let done = run!(self, StoreOp::Update, |conn| Self::q(
-            &self.inner.sql.update
-        )
-        .bind(key.as_bytes().as_slice())
-        .bind(update.remove.as_slice())
-        .bind(set.as_str())
-        .bind(update.last_seen.map(to_millis))
-        .bind(update.expires_at.map(to_millis))
-        .execute(conn))?;
+        let sql = &self.inner.sql;
+        let done: PgQueryResult = self
+            .run(StoreOp::Update, Retry::Safe, || {
+                Self::q(&sql.update)
+                    .bind(key.as_bytes().as_slice())
+                    .bind(update.remove.as_slice())
+                    .bind(set.as_str())
+                    .bind(update.last_seen.map(to_millis))
+                    .bind(update.expires_at.map(to_millis))
+            })
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -554,18 +604,22 @@ impl SessionStore for PostgresStore {
     ) -> Result<bool, StoreError> {
         // One statement moves the row to its new key: atomic, so there is never a moment
         // with neither key (nor with both), and a failure leaves the old row as it was. A
-        // save racing it waits for the row lock, then finds the old key gone.
+        // save racing it waits for the row lock, then finds the old key gone. Not retried:
+        // if the first move went through before its connection failed, a second would find
+        // the old key gone and report the session missing.
         let set = encode_set(update);
-        let done = run!(self, StoreOp::Rotate, |conn| Self::q(
-            &self.inner.sql.rotate
-        )
-        .bind(old.as_bytes().as_slice())
-        .bind(new.as_bytes().as_slice())
-        .bind(update.remove.as_slice())
-        .bind(set.as_str())
-        .bind(update.last_seen.map(to_millis))
-        .bind(update.expires_at.map(to_millis))
-        .execute(conn))?;
+        let sql = &self.inner.sql;
+        let done: PgQueryResult = self
+            .run(StoreOp::Rotate, Retry::Never, || {
+                Self::q(&sql.rotate)
+                    .bind(old.as_bytes().as_slice())
+                    .bind(new.as_bytes().as_slice())
+                    .bind(update.remove.as_slice())
+                    .bind(set.as_str())
+                    .bind(update.last_seen.map(to_millis))
+                    .bind(update.expires_at.map(to_millis))
+            })
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -575,20 +629,25 @@ impl SessionStore for PostgresStore {
         last_seen: SystemTime,
         expires_at: SystemTime,
     ) -> Result<bool, StoreError> {
-        let done = run!(self, StoreOp::Touch, |conn| Self::q(&self.inner.sql.touch)
-            .bind(key.as_bytes().as_slice())
-            .bind(to_millis(last_seen))
-            .bind(to_millis(expires_at))
-            .execute(conn))?;
+        let sql = &self.inner.sql;
+        let done: PgQueryResult = self
+            .run(StoreOp::Touch, Retry::Safe, || {
+                Self::q(&sql.touch)
+                    .bind(key.as_bytes().as_slice())
+                    .bind(to_millis(last_seen))
+                    .bind(to_millis(expires_at))
+            })
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        let done = run!(self, StoreOp::Delete, |conn| Self::q(
-            &self.inner.sql.delete
-        )
-        .bind(key.as_bytes().as_slice())
-        .execute(conn))?;
+        let sql = &self.inner.sql;
+        let done: PgQueryResult = self
+            .run(StoreOp::Delete, Retry::Safe, || {
+                Self::q(&sql.delete).bind(key.as_bytes().as_slice())
+            })
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -597,12 +656,12 @@ impl SessionStore for PostgresStore {
         user_id: &str,
         now: SystemTime,
     ) -> Result<Vec<SessionInfo>, StoreError> {
-        let rows = run!(self, StoreOp::PerUser, |conn| Self::q(
-            &self.inner.sql.list_user
-        )
-        .bind(user_id)
-        .bind(to_millis(now))
-        .fetch_all(conn))?;
+        let sql = &self.inner.sql;
+        let rows: Vec<PgRow> = self
+            .run(StoreOp::PerUser, Retry::Safe, || {
+                Self::q(&sql.list_user).bind(user_id).bind(to_millis(now))
+            })
+            .await?;
         rows.iter().map(info_from).collect()
     }
 
@@ -611,29 +670,36 @@ impl SessionStore for PostgresStore {
         user_id: &str,
         keep: Option<&SessionKey>,
     ) -> Result<u64, StoreError> {
-        let done = run!(self, StoreOp::PerUser, |conn| Self::q(
-            &self.inner.sql.delete_user
-        )
-        .bind(user_id)
-        .bind(keep.map(|k| k.as_bytes().as_slice()))
-        .execute(conn))?;
+        let sql = &self.inner.sql;
+        let done: PgQueryResult = self
+            .run(StoreOp::PerUser, Retry::Safe, || {
+                Self::q(&sql.delete_user)
+                    .bind(user_id)
+                    .bind(keep.map(|k| k.as_bytes().as_slice()))
+            })
+            .await?;
         Ok(done.rows_affected())
     }
 
     async fn delete_public(&self, user_id: &str, public_id: &PublicId) -> Result<bool, StoreError> {
-        let done = run!(self, StoreOp::PerUser, |conn| Self::q(
-            &self.inner.sql.delete_public
-        )
-        .bind(public_id.as_str())
-        .bind(user_id)
-        .execute(conn))?;
+        let sql = &self.inner.sql;
+        let done: PgQueryResult = self
+            .run(StoreOp::PerUser, Retry::Safe, || {
+                Self::q(&sql.delete_public)
+                    .bind(public_id.as_str())
+                    .bind(user_id)
+            })
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {
-        let done = run!(self, StoreOp::Sweep, |conn| Self::q(&self.inner.sql.sweep)
-            .bind(to_millis(now))
-            .execute(conn))?;
+        let sql = &self.inner.sql;
+        let done: PgQueryResult = self
+            .run(StoreOp::Sweep, Retry::Safe, || {
+                Self::q(&sql.sweep).bind(to_millis(now))
+            })
+            .await?;
         Ok(done.rows_affected())
     }
 }
