@@ -26,7 +26,7 @@ pub fn server_url(var: &str) -> Option<String> {
 
 /// A name no other test uses: `{prefix}_{random hex}`.
 pub fn unique_name(prefix: &str) -> String {
-    format!("{prefix}_{}", &super::key().to_hex()[..16])
+    format!("{prefix}_{:016x}", rand::random::<u64>())
 }
 
 /// The wire protocol a [`Proxy`] decodes from the client's side.
