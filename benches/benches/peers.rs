@@ -1,10 +1,10 @@
 //! What a session layer costs per request: this project against bare axum and its peers.
 //!
 //! ```sh
-//! cargo bench --bench peers                  # the full run (a minute or two)
-//! cargo bench --bench peers -- --smoke       # a few requests of each kind, to prove it runs
-//! cargo bench --bench peers -- --rounds 21 --iters 3000
-//! cargo bench --bench peers -- --profile ours-around read 20000   # one variant, for perf
+//! cargo bench -p session-benches --bench peers              # the full run (a minute or two)
+//! cargo bench -p session-benches --bench peers -- --smoke   # a few requests of each kind
+//! cargo bench -p session-benches --bench peers -- --rounds 21 --iters 3000
+//! cargo bench -p session-benches --bench peers -- --profile ours-around read 20000   # for perf
 //! ```
 //!
 //! Variants: bare axum (the floor), bare axum whose handlers take one trivial extractor
