@@ -1,8 +1,8 @@
 //! Memory per session in `MemoryStore`, with a 64-byte payload.
 //!
 //! ```sh
-//! cargo bench --bench memory             # 100k and 1M sessions, guests and logged-in users
-//! cargo bench --bench memory -- --smoke  # 1,000 sessions, to prove it runs
+//! cargo bench -p session-benches --bench memory             # 100k and 1M sessions, both kinds
+//! cargo bench -p session-benches --bench memory -- --smoke  # 1,000 sessions, to prove it runs
 //! ```
 //!
 //! Each session holds one field whose stored JSON value is 64 bytes. A counting global
