@@ -75,7 +75,10 @@ impl CookieSettings {
 pub(crate) fn read_session_cookie(headers: &HeaderMap, name: &str) -> (Option<Token>, bool) {
     let mut present = false;
     for header in headers.get_all(COOKIE) {
-        let text = String::from_utf8_lossy(header.as_bytes());
+        let text = match std::str::from_utf8(header.as_bytes()) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(header.as_bytes()),
+        };
         for cookie in Cookie::split_parse(text.as_ref()).flatten() {
             if cookie.name() != name {
                 continue;

@@ -84,6 +84,21 @@ pub struct Update {
 }
 
 impl Update {
+    /// [`apply_to`](Self::apply_to), moving the values instead of copying them.
+    pub(crate) fn apply_owned(self, record: &mut Record) {
+        for name in &self.remove {
+            record.data.remove(name);
+        }
+        record.data.extend(self.set);
+        if let Some(t) = self.last_seen {
+            record.last_seen = t;
+        }
+        if let Some(t) = self.expires_at {
+            record.expires_at = t;
+        }
+        record.version += 1;
+    }
+
     /// Whether the update changes no field (it may still move the times).
     #[must_use]
     pub fn changes_no_field(&self) -> bool {

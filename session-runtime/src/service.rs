@@ -181,8 +181,16 @@ where
                             Some(&ctx.shared),
                         )));
                     };
-                    // Only requests that write reach the store here: their future is
-                    // boxed so that everyone else's stays small.
+                    let plan = match ctx.commit_now(plan) {
+                        Ok(committed) => {
+                            this.state.set(State::Done);
+                            let res = finish(res, Some(committed), html, Some(&ctx.shared));
+                            return Poll::Ready(Ok(res));
+                        }
+                        Err(plan) => plan,
+                    };
+                    // Only requests whose store must be waited for get here: their
+                    // future is boxed so that everyone else's stays small.
                     let future = Box::pin(async move {
                         let committed = ctx.commit(plan).await;
                         finish(res, Some(committed), html, Some(&ctx.shared))

@@ -168,7 +168,8 @@ impl PublicId {
     /// A public id is no secret (it gives no access), so it spares every login a second
     /// system call; the token, which is the secret, comes from the OS generator itself.
     pub(crate) fn generate() -> Self {
-        let bytes: [u8; 16] = rand::random();
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
         let mut buf = [0u8; INLINE_CAP];
         // 16 bytes always encode to exactly 22 characters.
         match URL_SAFE_NO_PAD.encode_slice(bytes, &mut buf) {

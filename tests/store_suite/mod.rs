@@ -768,6 +768,65 @@ pub async fn a_sweep_also_clears_the_per_user_index(store: &impl SessionStore) {
 /// `$make` is an async expression giving `Option<S>` (`None`: the backend is not configured;
 /// the case prints that it skipped). The optional `$cleanup` (`|store| async { .. }`) runs
 /// after the case, even when it fails, so tests on real servers leave nothing behind.
+/// A store's answers without waiting (`load_now`, `create_now`, `update_now`, `touch_now`)
+/// are its async answers: checked on every store, whether or not it has them (a store
+/// without them answers `None`, and the runtime awaits the async twin instead).
+pub async fn answers_without_waiting_agree_with_the_async_ones(store: &impl SessionStore) {
+    let (k, t) = (key(), now());
+    let r = record(Some("7"), &[("a", "1"), ("b", "2")], t);
+    match store.create_now(&k, &r) {
+        Some(created) => created.unwrap(),
+        None => store.create(&k, &r).await.unwrap(),
+    }
+    if let Some(again) = store.create_now(&k, &r) {
+        assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    }
+    let loaded = store.load(&k, t).await.unwrap();
+    if let Some(now_loaded) = store.load_now(&k, t) {
+        assert_eq!(now_loaded.unwrap(), loaded, "load_now agrees with load");
+    }
+    let missing = key();
+    if let Some(none) = store.load_now(&missing, t) {
+        assert_eq!(none.unwrap(), None);
+    }
+    let mut u = set(&[("a", "10"), ("c", "3")]);
+    u.remove.push("b".into());
+    let later = t + Duration::from_secs(5);
+    u.last_seen = Some(later);
+    u.expires_at = Some(later + Duration::from_secs(1800));
+    if let Some(updated) = store.update_now(&k, &u) {
+        assert!(updated.unwrap());
+        let got = store.load(&k, t).await.unwrap().unwrap();
+        let mut expected = loaded.clone().unwrap();
+        u.apply_to(&mut expected);
+        assert_eq!(got.data, expected.data);
+        assert_eq!(got.last_seen, later);
+        assert_eq!(got.expires_at, expected.expires_at);
+        assert_eq!(
+            store.update_now(&missing, &u).map(Result::unwrap),
+            Some(false)
+        );
+    }
+    let touched_at = t + Duration::from_secs(9);
+    let touched_until = touched_at + Duration::from_secs(1800);
+    if let Some(touched) = store.touch_now(&k, touched_at, touched_until) {
+        assert!(touched.unwrap());
+        let got = store.load(&k, t).await.unwrap().unwrap();
+        assert_eq!((got.last_seen, got.expires_at), (touched_at, touched_until));
+        assert_eq!(
+            store
+                .touch_now(&missing, touched_at, touched_until)
+                .map(Result::unwrap),
+            Some(false)
+        );
+    }
+    // Expired records are not answered either way.
+    let gone = t + Duration::from_secs(7200);
+    if let Some(expired) = store.load_now(&k, gone) {
+        assert_eq!(expired.unwrap(), None);
+    }
+}
+
 macro_rules! store_suite {
     ($make:expr) => {
         store_suite!($make, |_store| async {});
@@ -809,6 +868,7 @@ macro_rules! store_suite {
             field_values_keep_their_exact_json_text,
             removing_fields_keeps_the_record,
             a_sweep_also_clears_the_per_user_index,
+            answers_without_waiting_agree_with_the_async_ones,
         );
     };
     (@cases $make:expr, $cleanup:expr; $($case:ident),* $(,)?) => {

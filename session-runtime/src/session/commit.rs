@@ -7,7 +7,7 @@ use http::{HeaderValue, StatusCode};
 
 use super::state::{Context, CookieOut, State};
 use crate::cookie::{removal_cookie, set_cookie};
-use crate::record::Record;
+use crate::record::{Record, Update};
 use crate::store::StoreError;
 use crate::token::SessionKey;
 
@@ -28,8 +28,9 @@ pub(crate) enum Plan {
     Delete(SessionKey),
     /// A privilege field changed: move to a new token, writing the changes.
     Rotate,
-    /// Write this request's changes; `true`: move rolling expiry too.
-    Update(SessionKey, bool),
+    /// Write this request's changes (taken out of the state: see
+    /// [`Context::pending_update`]); `true`: rolling expiry moves too.
+    Update(SessionKey, Update, bool),
     /// Nothing changed, but rolling expiry is due: move it to this time.
     Touch(SessionKey, SystemTime),
 }
@@ -39,7 +40,7 @@ impl Context {
     /// a request that never loaded its session, whose response is a server error, or that
     /// changed nothing and needs no touch.
     pub(crate) fn plan(&self, status: StatusCode) -> Option<Plan> {
-        let st = self.state();
+        let mut st = self.state();
         if !matches!(st.loaded, Some(Ok(()))) || status.is_server_error() {
             return None;
         }
@@ -59,7 +60,9 @@ impl Context {
             } else if st.rotate_pending && !b.fresh {
                 Some(Plan::Rotate)
             } else {
-                Some(Plan::Update(b.key, touch_due))
+                let key = b.key;
+                let update = self.pending_update(&mut st, touch_due);
+                Some(Plan::Update(key, update, touch_due))
             }
         } else if touch_due {
             Some(Plan::Touch(
@@ -69,6 +72,27 @@ impl Context {
         } else {
             None
         }
+    }
+
+    /// Makes the write [`plan`](Self::plan) asked for at once, if the store can answer
+    /// without waiting (see `SessionStore::update_now`); gives the plan back if it must wait.
+    pub(crate) fn commit_now(&self, plan: Plan) -> Result<Committed, Plan> {
+        let store = &self.shared.store;
+        let failed = match plan {
+            Plan::Update(key, update, refresh) => match store.update_now(&key, &update) {
+                Some(result) => self.updated(result, update, refresh).err(),
+                None => return Err(Plan::Update(key, update, refresh)),
+            },
+            Plan::Touch(key, expires_at) => match store.touch_now(&key, self.now, expires_at) {
+                Some(result) => self.touched(result, expires_at).err(),
+                None => return Err(Plan::Touch(key, expires_at)),
+            },
+            plan => return Err(plan),
+        };
+        Ok(Committed {
+            cookie: self.cookie(&self.state()),
+            failed,
+        })
     }
 
     /// Makes the write [`plan`](Self::plan) asked for, then computes the cookie.
@@ -99,33 +123,55 @@ impl Context {
                 self.state().end();
             }
             Plan::Rotate => self.rotate().await?,
-            Plan::Update(key, refresh) => {
-                let update = self.pending_update(&self.state(), refresh);
-                let exists = self.shared.store.update(&key, &update).await?;
-                let mut st = self.state();
-                if exists {
-                    st.mark_saved(&update);
-                    if refresh {
-                        st.refreshed();
-                    }
-                } else {
-                    // Gone meanwhile (logout, revocation, rotation or expiry elsewhere): it
-                    // stays gone, and the request ends anonymous.
-                    st.end();
-                }
+            Plan::Update(key, update, refresh) => {
+                let result = self.shared.store.update(&key, &update).await;
+                self.updated(result, update, refresh)?;
             }
             Plan::Touch(key, expires_at) => {
-                let exists = self.shared.store.touch(&key, self.now, expires_at).await?;
-                let mut st = self.state();
-                match st.bound.as_mut() {
-                    Some(b) if exists => {
-                        b.record.last_seen = self.now;
-                        b.record.expires_at = expires_at;
-                        st.refreshed();
-                    }
-                    _ => st.end(),
-                }
+                let result = self.shared.store.touch(&key, self.now, expires_at).await;
+                self.touched(result, expires_at)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Records the outcome of an update.
+    fn updated(
+        &self,
+        result: Result<bool, StoreError>,
+        update: Update,
+        refresh: bool,
+    ) -> Result<(), StoreError> {
+        let exists = result?;
+        let mut st = self.state();
+        if exists {
+            st.saved(update);
+            if refresh {
+                st.refreshed();
+            }
+        } else {
+            // Gone meanwhile (logout, revocation, rotation or expiry elsewhere): it stays
+            // gone, and the request ends anonymous.
+            st.end();
+        }
+        Ok(())
+    }
+
+    /// Records the outcome of a touch.
+    fn touched(
+        &self,
+        result: Result<bool, StoreError>,
+        expires_at: SystemTime,
+    ) -> Result<(), StoreError> {
+        let exists = result?;
+        let mut st = self.state();
+        match st.bound.as_mut() {
+            Some(b) if exists => {
+                b.record.last_seen = self.now;
+                b.record.expires_at = expires_at;
+                st.refreshed();
+            }
+            _ => st.end(),
         }
         Ok(())
     }

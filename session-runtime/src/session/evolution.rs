@@ -16,24 +16,33 @@
 pub(crate) const RUNTIME_KEY_PREFIX: &str = "__";
 
 /// The stored keys of the schemas this request viewed the session through: nearly always
-/// one. Their keys are live; any other stored key is stale.
+/// one, kept without an allocation. Their keys are live; any other stored key is stale.
 #[derive(Debug, Default)]
-pub(crate) struct Schemas(Vec<&'static [&'static str]>);
+pub(crate) struct Schemas {
+    first: Option<&'static [&'static str]>,
+    more: Vec<&'static [&'static str]>,
+}
 
 impl Schemas {
     /// Records that the request views the session through a schema with these keys.
     pub(crate) fn register(&mut self, keys: &'static [&'static str]) {
-        if !self.0.iter().any(|known| std::ptr::eq(*known, keys)) {
-            self.0.push(keys);
+        if self.first.is_none() {
+            self.first = Some(keys);
+        } else if !self.all().any(|known| std::ptr::eq(known, keys)) {
+            self.more.push(keys);
         }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &'static [&'static str]> {
+        self.first.into_iter().chain(self.more.iter().copied())
     }
 
     /// Whether a stored key belongs to no schema the request used. With no schema known,
     /// nothing is stale.
     pub(crate) fn is_stale(&self, key: &str) -> bool {
-        !self.0.is_empty()
+        self.first.is_some()
             && !key.starts_with(RUNTIME_KEY_PREFIX)
-            && !self.0.iter().any(|keys| keys.contains(&key))
+            && !self.all().any(|keys| keys.contains(&key))
     }
 
     /// Whether data holds a field some schema can read: a session holding only stale keys
@@ -61,7 +70,7 @@ mod tests {
         assert!(!schemas.is_stale("c"), "live in the second schema");
         assert!(!schemas.is_stale("__csrf"), "runtime keys are never stale");
         schemas.register(V1);
-        assert_eq!(schemas.0.len(), 2, "a schema is registered once");
+        assert_eq!(schemas.all().count(), 2, "a schema is registered once");
     }
 
     #[test]

@@ -60,7 +60,12 @@ impl Context {
     /// Reads the live record a token names from the store, and checks its credentials.
     async fn fetch(&self, token: &Token) -> Result<Option<(SessionKey, Record)>, LoadFailed> {
         let key = token.key();
-        let found = match self.shared.store.load(&key, self.now).await {
+        let store = &self.shared.store;
+        let loaded = match store.load_now(&key, self.now) {
+            Some(loaded) => loaded,
+            None => store.load(&key, self.now).await,
+        };
+        let found = match loaded {
             Ok(found) => found.filter(|record| !record.is_expired(self.now)),
             Err(error) => {
                 tracing::error!(%error, "session store failed to load a session");

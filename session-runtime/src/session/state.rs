@@ -106,12 +106,31 @@ impl State {
         }
     }
 
-    /// The pending changes are now in the store: apply them to the bound record.
-    pub(crate) fn mark_saved(&mut self, update: &Update) {
+    /// Takes the pending changes out, to be written.
+    pub(crate) fn take_pending(&mut self) -> Update {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// The changes [`take_pending`](Self::take_pending) gave are in the store: they become
+    /// part of the bound record.
+    pub(crate) fn saved(&mut self, update: Update) {
         if let Some(b) = self.bound.as_mut() {
-            update.apply_to(&mut b.record);
+            update.apply_owned(&mut b.record);
         }
-        self.pending = Update::default();
+    }
+
+    /// The changes [`take_pending`](Self::take_pending) gave were not written: they are
+    /// pending again, under any made since.
+    pub(crate) fn unsaved(&mut self, mut update: Update) {
+        update.last_seen = None;
+        update.expires_at = None;
+        let newer = std::mem::replace(&mut self.pending, update);
+        for name in newer.remove {
+            self.pending.remove_field(&name);
+        }
+        for (name, value) in newer.set {
+            self.pending.set_field(&name, value);
+        }
     }
 
     /// One field's JSON text, with this request's changes.

@@ -18,7 +18,12 @@ impl Context {
         loop {
             let token = Token::generate()?;
             let key = token.key();
-            match self.shared.store.create(&key, record).await {
+            let store = &self.shared.store;
+            let created = match store.create_now(&key, record) {
+                Some(created) => created,
+                None => store.create(&key, record).await,
+            };
+            match created {
                 Ok(()) => return Ok((token, key)),
                 Err(StoreError::Conflict) if attempts < 3 => {
                     attempts += 1;
@@ -29,11 +34,12 @@ impl Context {
         }
     }
 
-    /// The update that writes this request's pending changes: with `refresh`, rolling expiry
-    /// moves too, and fields removed from the schema since the session was written
-    /// (`evolution.rs`) are removed on the way.
-    pub(crate) fn pending_update(&self, st: &State, refresh: bool) -> Update {
-        let mut update = st.pending.clone();
+    /// Takes this request's pending changes out as the update that writes them: with
+    /// `refresh`, rolling expiry moves too, and fields removed from the schema since the
+    /// session was written (`evolution.rs`) are removed on the way. Give it back with
+    /// [`State::saved`] or [`State::unsaved`].
+    pub(crate) fn pending_update(&self, st: &mut State, refresh: bool) -> Update {
+        let mut update = st.take_pending();
         for (name, _) in st.stored() {
             if st.schemas.is_stale(name) && !update.remove.iter().any(|n| n == name) {
                 update.remove.push(name.to_owned());
@@ -52,19 +58,26 @@ impl Context {
     /// request becomes anonymous and the cookie is removed.
     pub(crate) async fn rotate(&self) -> Result<(), StoreError> {
         let (old, update) = {
-            let st = self.state();
+            let mut st = self.state();
             match &st.bound {
-                Some(b) if !b.fresh => (b.key, self.pending_update(&st, true)),
+                Some(b) if !b.fresh => {
+                    let old = b.key;
+                    (old, self.pending_update(&mut st, true))
+                }
                 // No session yet, or one created in this request whose token was never sent.
                 _ => return Ok(()),
             }
         };
-        let token = Token::generate()?;
-        let key = token.key();
-        let moved = self.shared.store.rotate(&old, &key, &update).await?;
+        let moved = match self.move_to_new_token(&old, &update).await {
+            Ok(moved) => moved,
+            Err(error) => {
+                self.state().unsaved(update);
+                return Err(error);
+            }
+        };
         let mut st = self.state();
-        if moved {
-            st.mark_saved(&update);
+        if let Some((token, key)) = moved {
+            st.saved(update);
             if let Some(b) = st.bound.as_mut() {
                 b.token = token;
                 b.key = key;
@@ -75,5 +88,18 @@ impl Context {
             st.end();
         }
         Ok(())
+    }
+
+    /// The store's rotation to a fresh token: the token and its key if the record moved,
+    /// `None` if it was gone.
+    async fn move_to_new_token(
+        &self,
+        old: &SessionKey,
+        update: &Update,
+    ) -> Result<Option<(Token, SessionKey)>, StoreError> {
+        let token = Token::generate()?;
+        let key = token.key();
+        let moved = self.shared.store.rotate(old, &key, update).await?;
+        Ok(moved.then_some((token, key)))
     }
 }

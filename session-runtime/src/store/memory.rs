@@ -1,6 +1,6 @@
 //! The in-memory store: the embedded default, for one process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -121,11 +121,13 @@ impl Stored {
         Record {
             public_id: self.public_id.clone(),
             user_id: self.user_id.as_deref().map(str::to_owned),
-            data: self
-                .data
-                .iter()
-                .map(|(name, value)| (name.to_string(), value.to_string()))
-                .collect(),
+            data: {
+                let mut data = BTreeMap::new();
+                for (name, value) in &self.data {
+                    data.insert(String::from(&**name), String::from(&**value));
+                }
+                data
+            },
             created_at: self.created_at.get(),
             last_seen: self.last_seen.get(),
             expires_at: self.expires_at.get(),
@@ -151,9 +153,21 @@ impl Stored {
         }
     }
 
-    /// [`Update::apply_to`], on the compact form.
+    /// [`Update::apply_to`], on the compact form: values of fields already there are
+    /// replaced in place; adding or removing a field makes a new slice.
     fn apply(&mut self, update: &Update) {
-        if !update.changes_no_field() {
+        let in_place = update.remove.is_empty()
+            && update
+                .set
+                .keys()
+                .all(|name| self.data.binary_search_by(|(n, _)| (**n).cmp(name)).is_ok());
+        if in_place {
+            for (name, value) in &update.set {
+                if let Ok(at) = self.data.binary_search_by(|(n, _)| (**n).cmp(name)) {
+                    self.data[at].1 = Box::from(value.as_str());
+                }
+            }
+        } else {
             let mut data: Vec<(Box<str>, Box<str>)> = std::mem::take(&mut self.data).into_vec();
             data.retain(|(name, _)| {
                 !update.remove.iter().any(|n| **n == **name) && !update.set.contains_key(&**name)
@@ -491,8 +505,10 @@ impl Inner {
     }
 }
 
-impl SessionStore for MemoryStore {
-    async fn load(&self, key: &SessionKey, now: SystemTime) -> Result<Option<Record>, StoreError> {
+/// The store's operations, all answered at once: both the async methods and their `_now`
+/// twins call these.
+impl MemoryStore {
+    fn load_record(&self, key: &SessionKey, now: SystemTime) -> Option<Record> {
         self.ensure_sweeper();
         let found = self
             .inner
@@ -500,16 +516,16 @@ impl SessionStore for MemoryStore {
             .get(key)
             .map(|r| (!r.is_expired(now)).then(|| r.to_record()));
         match found {
-            Some(Some(record)) => Ok(Some(record)),
+            Some(Some(record)) => Some(record),
             Some(None) => {
                 self.inner.remove_if_expired(key, now);
-                Ok(None)
+                None
             }
-            None => Ok(None),
+            None => None,
         }
     }
 
-    async fn create(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
+    fn create_record(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
         self.ensure_sweeper();
         let limit = self.inner.max_records;
         if record.user_id.is_none() && self.len() >= limit {
@@ -518,14 +534,44 @@ impl SessionStore for MemoryStore {
         self.inner.insert_new(*key, Stored::new(record), None)
     }
 
-    async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
-        Ok(match self.inner.records.get_mut(key) {
+    fn update_record(&self, key: &SessionKey, update: &Update) -> bool {
+        match self.inner.records.get_mut(key) {
             Some(mut record) => {
                 record.apply(update);
                 true
             }
             None => false,
-        })
+        }
+    }
+
+    fn touch_record(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> bool {
+        match self.inner.records.get_mut(key) {
+            Some(mut record) => {
+                record.last_seen = Nanos::new(last_seen);
+                record.expires_at = Nanos::new(expires_at);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn load(&self, key: &SessionKey, now: SystemTime) -> Result<Option<Record>, StoreError> {
+        Ok(self.load_record(key, now))
+    }
+
+    async fn create(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
+        self.create_record(key, record)
+    }
+
+    async fn update(&self, key: &SessionKey, update: &Update) -> Result<bool, StoreError> {
+        Ok(self.update_record(key, update))
     }
 
     async fn rotate(
@@ -567,14 +613,7 @@ impl SessionStore for MemoryStore {
         last_seen: SystemTime,
         expires_at: SystemTime,
     ) -> Result<bool, StoreError> {
-        Ok(match self.inner.records.get_mut(key) {
-            Some(mut record) => {
-                record.last_seen = Nanos::new(last_seen);
-                record.expires_at = Nanos::new(expires_at);
-                true
-            }
-            None => false,
-        })
+        Ok(self.touch_record(key, last_seen, expires_at))
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
@@ -641,6 +680,31 @@ impl SessionStore for MemoryStore {
     async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {
         Ok(self.inner.sweep(now))
     }
+
+    fn load_now(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Option<Result<Option<Record>, StoreError>> {
+        Some(Ok(self.load_record(key, now)))
+    }
+
+    fn create_now(&self, key: &SessionKey, record: &Record) -> Option<Result<(), StoreError>> {
+        Some(self.create_record(key, record))
+    }
+
+    fn update_now(&self, key: &SessionKey, update: &Update) -> Option<Result<bool, StoreError>> {
+        Some(Ok(self.update_record(key, update)))
+    }
+
+    fn touch_now(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> Option<Result<bool, StoreError>> {
+        Some(Ok(self.touch_record(key, last_seen, expires_at)))
+    }
 }
 
 #[cfg(test)]
@@ -659,8 +723,6 @@ mod size_tests {
 
 #[cfg(test)]
 mod compact_tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -712,8 +774,6 @@ mod compact_tests {
 
 #[cfg(test)]
 mod index_tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn key() -> SessionKey {

@@ -119,6 +119,50 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Deletes every record expired at `now`. Returns how many were deleted.
     fn sweep(&self, now: SystemTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    // ---- without waiting ----
+    //
+    // A store that answers from this process's memory can answer the runtime's most frequent
+    // calls at once, sparing the request a future. Each method below gives the same answer
+    // as its async twin, or `None` (the default) when the store has to wait for a backend;
+    // the runtime then awaits the twin. The conformance suite holds every store's answers
+    // to its twins'.
+
+    /// [`load`](Self::load), answered at once; `None` if the store must wait.
+    fn load_now(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Option<Result<Option<Record>, StoreError>> {
+        let _ = (key, now);
+        None
+    }
+
+    /// [`create`](Self::create), done at once; `None` if the store must wait (nothing was
+    /// written then).
+    fn create_now(&self, key: &SessionKey, record: &Record) -> Option<Result<(), StoreError>> {
+        let _ = (key, record);
+        None
+    }
+
+    /// [`update`](Self::update), done at once; `None` if the store must wait (nothing was
+    /// written then).
+    fn update_now(&self, key: &SessionKey, update: &Update) -> Option<Result<bool, StoreError>> {
+        let _ = (key, update);
+        None
+    }
+
+    /// [`touch`](Self::touch), done at once; `None` if the store must wait (nothing was
+    /// written then).
+    fn touch_now(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> Option<Result<bool, StoreError>> {
+        let _ = (key, last_seen, expires_at);
+        None
+    }
 }
 
 impl<T: SessionStore> SessionStore for Arc<T> {
@@ -186,6 +230,27 @@ impl<T: SessionStore> SessionStore for Arc<T> {
     fn sweep(&self, now: SystemTime) -> impl Future<Output = Result<u64, StoreError>> + Send {
         (**self).sweep(now)
     }
+    fn load_now(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Option<Result<Option<Record>, StoreError>> {
+        (**self).load_now(key, now)
+    }
+    fn create_now(&self, key: &SessionKey, record: &Record) -> Option<Result<(), StoreError>> {
+        (**self).create_now(key, record)
+    }
+    fn update_now(&self, key: &SessionKey, update: &Update) -> Option<Result<bool, StoreError>> {
+        (**self).update_now(key, update)
+    }
+    fn touch_now(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> Option<Result<bool, StoreError>> {
+        (**self).touch_now(key, last_seen, expires_at)
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -223,6 +288,19 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         user_id: &'a str,
         public_id: &'a PublicId,
     ) -> BoxFuture<'a, bool>;
+    fn load_now(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Option<Result<Option<Record>, StoreError>>;
+    fn create_now(&self, key: &SessionKey, record: &Record) -> Option<Result<(), StoreError>>;
+    fn update_now(&self, key: &SessionKey, update: &Update) -> Option<Result<bool, StoreError>>;
+    fn touch_now(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> Option<Result<bool, StoreError>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -274,5 +352,26 @@ impl<T: SessionStore> DynStore for T {
         public_id: &'a PublicId,
     ) -> BoxFuture<'a, bool> {
         Box::pin(SessionStore::delete_public(self, user_id, public_id))
+    }
+    fn load_now(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Option<Result<Option<Record>, StoreError>> {
+        SessionStore::load_now(self, key, now)
+    }
+    fn create_now(&self, key: &SessionKey, record: &Record) -> Option<Result<(), StoreError>> {
+        SessionStore::create_now(self, key, record)
+    }
+    fn update_now(&self, key: &SessionKey, update: &Update) -> Option<Result<bool, StoreError>> {
+        SessionStore::update_now(self, key, update)
+    }
+    fn touch_now(
+        &self,
+        key: &SessionKey,
+        last_seen: SystemTime,
+        expires_at: SystemTime,
+    ) -> Option<Result<bool, StoreError>> {
+        SessionStore::touch_now(self, key, last_seen, expires_at)
     }
 }
