@@ -163,4 +163,5 @@ pub mod __private {
     pub use crate::schema::{
         Check, HasStaff, HasSuperuser, HasUserId, Key, SchemaHandle, SessionSchema, SessionValue,
     };
+    pub use crate::schema::{RemoveUserIdThroughLogout, SetUserIdThroughLogin};
 }
