@@ -35,7 +35,7 @@ pub(crate) enum MethodKind {
 }
 
 impl MethodKind {
-    pub(crate) fn describe(self) -> &'static str {
+    fn describe(self) -> &'static str {
         match self {
             MethodKind::Getter => "getter",
             MethodKind::Setter => "setter",
@@ -167,15 +167,28 @@ impl Field<'_> {
         format_ident!("update_{}", self.ident, span = self.ident.span())
     }
 
-    /// Every method the handle gets for this field: the `user_id` field has a getter only.
-    pub(crate) fn methods(&self) -> Vec<(Ident, MethodKind)> {
-        let mut methods = vec![(self.getter(), MethodKind::Getter)];
-        if !self.is_user_id() {
-            methods.push((self.setter(), MethodKind::Setter));
-            methods.push((self.remover(), MethodKind::Remover));
-            methods.push((self.updater(), MethodKind::Updater));
+    /// "the setter of field `cart`", for error messages.
+    pub(crate) fn describe_method(&self, kind: MethodKind) -> String {
+        match kind {
+            MethodKind::Getter => format!("the getter of field `{}`", self.name()),
+            _ if self.is_user_id() => format!(
+                "the refused {} of the `#[session(user_id)]` field `{}`",
+                kind.describe(),
+                self.name(),
+            ),
+            _ => format!("the {} of field `{}`", kind.describe(), self.name()),
         }
-        methods
+    }
+
+    /// Every method the handle gets for this field. The `user_id` field's setter, remover and
+    /// updater are hidden and refused at compile time, pointing to `login` and `logout`.
+    pub(crate) fn methods(&self) -> [(Ident, MethodKind); 4] {
+        [
+            (self.getter(), MethodKind::Getter),
+            (self.setter(), MethodKind::Setter),
+            (self.remover(), MethodKind::Remover),
+            (self.updater(), MethodKind::Updater),
+        ]
     }
 }
 

@@ -207,7 +207,8 @@ fn check_stored_keys_not_reserved(cx: &Ctxt, input: &Input) {
     }
 }
 
-/// No two fields generate a handle method of the same name (`set_x` next to `x`).
+/// No two fields generate a handle method of the same name (`set_x` next to `x`), counting the
+/// refused setter, remover and updater of the `user_id` field.
 fn check_method_names_unique(cx: &Ctxt, input: &Input) {
     let mut seen: HashMap<String, (&Field, MethodKind)> = HashMap::new();
     for field in &input.fields {
@@ -215,12 +216,10 @@ fn check_method_names_unique(cx: &Ctxt, input: &Input) {
             let name = method.to_string();
             if let Some(&(first, first_kind)) = seen.get(&name) {
                 let msg = format!(
-                    "`{name}()` would be both the {} of field `{}` and the {} of field `{}`; \
-                     rename one of the fields (`#[session(rename = \"...\")]` keeps its stored key)",
-                    first_kind.describe(),
-                    first.name(),
-                    kind.describe(),
-                    field.name(),
+                    "`{name}()` would be both {} and {}; rename one of the fields \
+                     (`#[session(rename = \"...\")]` keeps its stored key)",
+                    first.describe_method(first_kind),
+                    field.describe_method(kind),
                 );
                 cx.error_spanned_by(field.ident, msg);
                 break;

@@ -215,12 +215,15 @@ fn accessors(input: &Input, field: &Field) -> TokenStream {
 
     if field.is_user_id() {
         let id = option_inner(ty);
+        let refused = refused_accessors(vis, field);
         return quote! {
             /// The logged-in user's id, or `None` for an anonymous session.
             #[must_use]
             #vis fn #getter(&self) -> ::core::option::Option<#id> {
                 #rt::RawSession::user_id::<#id>(&self.raw)
             }
+
+            #refused
         };
     }
 
@@ -280,6 +283,55 @@ fn accessors(input: &Input, field: &Field) -> TokenStream {
             f: impl ::core::ops::FnOnce(&mut #ty),
         ) -> ::core::result::Result<(), #rt::SessionError> {
             #update
+        }
+    }
+}
+
+/// The setter, remover and updater of the `user_id` field, which must not be called: the id
+/// changes through `Session::login` and `Session::logout`. They exist so that a call fails with
+/// a message saying so, instead of "no method named `set_user_id`". Each is bounded by a
+/// runtime trait that no handle implements, whose `#[diagnostic::on_unimplemented]` is that
+/// message; the bound is on `&'a Self`, with the method's own lifetime, so that rustc checks it
+/// at the call rather than refusing the method where it is defined.
+fn refused_accessors(vis: &Visibility, field: &Field) -> TokenStream {
+    let rt = rt();
+    let (setter, remover, updater) = (field.setter(), field.remover(), field.updater());
+    // Spanned on `user_id` in `#[session(user_id)]`, where rustc's "required by this bound"
+    // note then points.
+    let span = field.attrs.role.as_ref().map_or_else(
+        || field.ident.span(),
+        |attr| syn::spanned::Spanned::span(&attr.path),
+    );
+    let rt_at = rt_at(span);
+    let set_bound = quote_spanned!(span=> &'__a Self: #rt_at::SetUserIdThroughLogin);
+    let remove_bound = quote_spanned!(span=> &'__a Self: #rt_at::RemoveUserIdThroughLogout);
+    let result = quote!(::core::result::Result<(), #rt::SessionError>);
+    quote! {
+        /// Does not compile: log in with `Session::login` instead.
+        #[doc(hidden)]
+        #vis fn #setter<'__a>(&'__a self, _: impl ::core::marker::Sized) -> #result
+        where
+            #set_bound,
+        {
+            ::core::unreachable!()
+        }
+
+        /// Does not compile: log out with `Session::logout` instead.
+        #[doc(hidden)]
+        #vis fn #remover<'__a>(&'__a self) -> #result
+        where
+            #remove_bound,
+        {
+            ::core::unreachable!()
+        }
+
+        /// Does not compile: log in with `Session::login` instead.
+        #[doc(hidden)]
+        #vis fn #updater<'__a>(&'__a self, _: impl ::core::marker::Sized) -> #result
+        where
+            #set_bound,
+        {
+            ::core::unreachable!()
         }
     }
 }

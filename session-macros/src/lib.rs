@@ -28,7 +28,7 @@
 //!
 //! | attribute | meaning |
 //! | --- | --- |
-//! | `user_id` | The logged-in user's id: a field of type `Option<Id>`, `None` while anonymous. At most one per schema. It is not a stored key: the handle has a getter `user_id() -> Option<Id>` only, and the id changes through `Session::login(id)` and `Session::logout()`. Takes neither `rename` nor `default`. |
+//! | `user_id` | The logged-in user's id: a field of type `Option<Id>`, `None` while anonymous. At most one per schema. It is not a stored key: the handle has a getter `user_id() -> Option<Id>` only, and the id changes through `Session::login(id)` and `Session::logout()`; a call to `set_user_id`, `remove_user_id` or `update_user_id` (hidden methods, bounded by a runtime trait no handle implements) fails to compile with a message that says so. Takes neither `rename` nor `default`. |
 //! | `staff` | The staff flag that `RequireStaff` checks: a `bool`, at most one per schema, and the schema needs a `user_id` field. Changing it is a privilege change, so the session token is rotated on save. It always defaults to `false`, so `default` is refused. |
 //! | `superuser` | The superuser flag that `RequireSuperuser` checks; a superuser also passes every staff check. Same rules as `staff`. |
 //! | `rename = "key"` | The name the field is stored under, instead of the field's name, so the field can be renamed in code without losing stored sessions. Not empty, and unique in the schema. |

@@ -158,4 +158,5 @@ pub mod __private {
     pub use crate::handle::RawSession;
     pub use crate::key::{Check, Key, SessionValue};
     pub use crate::schema::{HasStaff, HasSuperuser, HasUserId, SchemaHandle, SessionSchema};
+    pub use crate::schema::{RemoveUserIdThroughLogout, SetUserIdThroughLogin};
 }

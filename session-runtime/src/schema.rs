@@ -75,6 +75,46 @@ pub trait HasUserId: SessionSchema {
     type UserId: SessionValue + Clone + Send + Sync + 'static;
 }
 
+/// Bounds the `set_` and `update_` methods that the derive gives the `#[session(user_id)]`
+/// field, on `&'a Handle`: no handle implements it, so a call does not compile, and the
+/// message says to log in instead. Not public API.
+///
+/// The bound names the method's lifetime, so that rustc checks it at each call rather than
+/// rejecting it where the method is defined, as it does a bound on a concrete type alone.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the user id is set by logging in: call `session.login(id).await`",
+    label = "the user id cannot be set directly",
+    note = "`login` moves the session to a new token and kills the old one, so that a token planted by someone else never becomes logged in; `session.logout().await` clears the id"
+)]
+pub trait SetUserIdThroughLogin: sealed::Sealed {}
+
+/// Bounds the `remove_` method that the derive gives the `#[session(user_id)]` field, as
+/// [`SetUserIdThroughLogin`] does the others: a call does not compile, and the message says to
+/// log out instead. Not public API.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the user id is cleared by logging out: call `session.logout().await`",
+    label = "the user id cannot be removed directly",
+    note = "`logout` deletes the session from the store and removes the cookie; `session.login(id).await` sets the id"
+)]
+pub trait RemoveUserIdThroughLogout: sealed::Sealed {}
+
+/// Implemented for `()` only: no handle can meet the bounds above, and none is written
+/// outside this crate (the traits are sealed). The impls are there only so that rustc does not
+/// suggest adding one (`do_not_recommend` keeps them out of its messages).
+mod sealed {
+    pub trait Sealed {}
+
+    impl Sealed for () {}
+}
+
+#[diagnostic::do_not_recommend]
+impl SetUserIdThroughLogin for () {}
+
+#[diagnostic::do_not_recommend]
+impl RemoveUserIdThroughLogout for () {}
+
 /// A schema with a `#[session(staff)]` field, which [`RequireStaff`](crate::RequireStaff) checks.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no `#[session(staff)]` field",

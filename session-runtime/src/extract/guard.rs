@@ -8,7 +8,7 @@ use axum_core::extract::FromRequestParts;
 use http::request::Parts;
 
 use super::SessionRejection;
-use super::policy::{Authenticated, Policy, Staff, Superuser};
+use super::policy::{Authenticated, Guardable, Policy, Staff, Superuser};
 use super::session::Session;
 use crate::config::ConfigInner;
 use crate::handle::decode_user_id;
@@ -94,7 +94,7 @@ pub struct Guard<S: HasUserId, P: Policy<S>> {
 ///     }
 /// }
 /// ```
-pub type RequireAuth<S> = Guard<S, Authenticated>;
+pub type RequireAuth<S> = Guard<S, <S as Guardable<Authenticated>>::Policy>;
 
 /// Admits logged-in sessions whose `#[session(staff)]` field is `true`, or whose
 /// `#[session(superuser)]` field is `true` (a superuser passes every staff check).
@@ -117,7 +117,7 @@ pub type RequireAuth<S> = Guard<S, Authenticated>;
 ///     format!("hello, staff member {}", staff.user_id())
 /// }
 /// ```
-pub type RequireStaff<S> = Guard<S, Staff>;
+pub type RequireStaff<S> = Guard<S, <S as Guardable<Staff>>::Policy>;
 
 /// Admits logged-in sessions whose `#[session(superuser)]` field is `true`.
 ///
@@ -139,7 +139,7 @@ pub type RequireStaff<S> = Guard<S, Staff>;
 ///     format!("hello, superuser {}", root.user_id())
 /// }
 /// ```
-pub type RequireSuperuser<S> = Guard<S, Superuser>;
+pub type RequireSuperuser<S> = Guard<S, <S as Guardable<Superuser>>::Policy>;
 
 impl<S: HasUserId, P: Policy<S>> Guard<S, P> {
     /// The logged-in user's id: the plain id type, since the guard proved it is there.

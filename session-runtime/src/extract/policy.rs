@@ -63,6 +63,32 @@ pub trait Policy<S: HasUserId>: 'static {
     fn admits(session: &Session<S>) -> bool;
 }
 
+/// The built-in policy `P` for a schema that has what `P` checks: `RequireStaff<S>` is
+/// `Guard<S, <S as Guardable<Staff>>::Policy>`, and so on. Not public API.
+///
+/// Naming the policy through this projection makes a schema without the field one compile
+/// error in the handler's signature, on the guard's type. With `Guard<S, Staff>`, the struct's
+/// `P: Policy<S>` bound fails twice in an `async fn`: on the argument's type, and again on the
+/// future's. (The projection is normalized again, and fails again, wherever the handler is
+/// named, such as in `get(handler)`.)
+#[doc(hidden)]
+pub trait Guardable<P> {
+    /// `P` itself.
+    type Policy;
+}
+
+impl<S: HasUserId> Guardable<Authenticated> for S {
+    type Policy = Authenticated;
+}
+
+impl<S: HasStaff> Guardable<Staff> for S {
+    type Policy = Staff;
+}
+
+impl<S: HasSuperuser> Guardable<Superuser> for S {
+    type Policy = Superuser;
+}
+
 /// Admits every logged-in session: the policy of [`RequireAuth`](crate::RequireAuth).
 #[derive(Debug, Clone, Copy)]
 pub struct Authenticated;

@@ -9,6 +9,4 @@ pub struct AppSession {
 
 async fn admin(_staff: RequireStaff<AppSession>) {}
 
-fn main() {
-    let _ = admin;
-}
+fn main() {}

@@ -7,6 +7,4 @@ pub struct Cart {
 
 fn me(_user: RequireAuth<Cart>) {}
 
-fn main() {
-    let _ = me;
-}
+fn main() {}

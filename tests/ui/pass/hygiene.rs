@@ -29,6 +29,14 @@ struct SessionValue {}
 struct bool {}
 #[allow(dead_code)]
 trait FnOnce {}
+#[allow(dead_code)]
+trait Sized {}
+#[allow(unused_macros)]
+macro_rules! unreachable {
+    () => {
+        compile_error!("the expansion names `::core::unreachable!`")
+    };
+}
 #[allow(dead_code, non_snake_case)]
 fn Some() {}
 #[allow(dead_code, non_snake_case)]
