@@ -225,12 +225,13 @@ fn escape(text: &str) -> String {
 }
 
 /// Whether the client is a browser that wants a page rather than JSON.
-pub(crate) fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/html"))
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get_all(ACCEPT).iter().any(accepts_html)
+}
+
+/// Whether one `Accept` header names `text/html`.
+pub(crate) fn accepts_html(accept: &HeaderValue) -> bool {
+    accept.to_str().is_ok_and(|v| v.contains("text/html"))
 }
 
 #[cfg(test)]

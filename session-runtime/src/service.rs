@@ -19,7 +19,7 @@ use axum_core::body::Body;
 use axum_core::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use http::Request;
-use http::header::SET_COOKIE;
+use http::header::{ACCEPT, SET_COOKIE};
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower_service::Service;
@@ -105,7 +105,7 @@ where
             ctx: OnceCell::new(),
         };
         ResponseFuture {
-            html: accepts_html(req.headers()),
+            html: req.headers().get(ACCEPT).is_some_and(accepts_html),
             state: State::Handler {
                 future: SLOT.scope(slot, self.inner.call(req)),
             },

@@ -12,7 +12,7 @@ use super::policy::{Authenticated, Guardable, Policy, Staff, Superuser};
 use super::session::Session;
 use crate::config::ConfigInner;
 use crate::handle::decode_user_id;
-use crate::rejection::accepts_html;
+use crate::rejection::wants_html;
 use crate::schema::{HasUserId, SessionSchema};
 
 /// Admits logged-in sessions that pass the policy `P`; `user_id()` returns the plain id.
@@ -250,7 +250,7 @@ fn unauthenticated(parts: &Parts, config: &ConfigInner) -> SessionRejection {
 /// For a browser request, the configured login URL with `next` set to the requested path.
 pub(crate) fn login_redirect(parts: &Parts, config: &ConfigInner) -> Option<String> {
     match &config.login_url {
-        Some(url) if accepts_html(&parts.headers) => {
+        Some(url) if wants_html(&parts.headers) => {
             let next = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
             let sep = if url.contains('?') { '&' } else { '?' };
             Some(format!(
