@@ -147,6 +147,9 @@ impl<S: HasUserId> SessionAdmin<S> {
     /// As [`list`](Self::list).
     pub async fn revoke(&self, user_id: &S::UserId, id: &PublicId) -> Result<bool, SessionError> {
         let user = encode_user_id::<S>(user_id)?;
+        if !id.can_name_a_session() {
+            return Ok(false);
+        }
         Ok(self.store.delete_public(&user, id).await?)
     }
 }

@@ -5,9 +5,35 @@
 //! an `Update` of its own changes, and each store keeps records in whatever form suits it.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::SystemTime;
 
 use crate::token::PublicId;
+
+/// Stored keys that begin with this prefix belong to the runtime (the CSRF token, `__csrf`),
+/// never to a schema: they are never dropped as stale, and `Debug` never shows their values,
+/// which are secrets. The derive refuses schema keys with this prefix.
+pub(crate) const RUNTIME_KEY_PREFIX: &str = "__";
+
+/// Field name → value, for `Debug`, with the values of the runtime's own keys redacted.
+struct Fields<'a, I>(&'a I);
+
+impl<'a, I> fmt::Debug for Fields<'a, I>
+where
+    &'a I: IntoIterator<Item = (&'a String, &'a String)>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if name.starts_with(RUNTIME_KEY_PREFIX) {
+                map.entry(name, &format_args!("<redacted>"));
+            } else {
+                map.entry(name, value);
+            }
+        }
+        map.finish()
+    }
+}
 
 /// One whole session, under the hash of its token ([`SessionKey`](crate::SessionKey)): what
 /// [`create`](crate::SessionStore::create) writes and [`load`](crate::SessionStore::load) reads.
@@ -15,7 +41,10 @@ use crate::token::PublicId;
 /// Field values are JSON text, one entry per schema field, so that a save can write only the
 /// fields a request changed. The user id is kept apart from the data (as canonical JSON text,
 /// `42` or `"alice"`) so stores can index sessions per user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` shows every field's value but those of the runtime's own keys (the CSRF
+/// token), which it redacts.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Record {
     /// Random id for listing and revoking; unrelated to the token.
     pub public_id: PublicId,
@@ -37,6 +66,34 @@ pub struct Record {
     pub device: Option<String>,
     /// Incremented by the store on every write of the record.
     pub version: u64,
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("public_id", &self.public_id)
+            .field("user_id", &self.user_id)
+            .field("data", &Fields(&self.data))
+            .field("created_at", &self.created_at)
+            .field("last_seen", &self.last_seen)
+            .field("expires_at", &self.expires_at)
+            .field("absolute_expires_at", &self.absolute_expires_at)
+            .field("authenticated_at", &self.authenticated_at)
+            .field("device", &self.device)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Update {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Update")
+            .field("set", &Fields(&self.set))
+            .field("remove", &self.remove)
+            .field("last_seen", &self.last_seen)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl Record {
@@ -71,7 +128,9 @@ impl Record {
 /// one as its handler sets and removes fields, and sends it with
 /// [`update`](crate::SessionStore::update) or [`rotate`](crate::SessionStore::rotate). A
 /// name is never both in `set` and in `remove`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Its `Debug` redacts the runtime's own keys, as [`Record`]'s does.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Update {
     /// Fields to write: name → JSON value.
     pub set: BTreeMap<String, String>,
@@ -162,4 +221,39 @@ pub struct SessionInfo {
     pub last_seen: SystemTime,
     /// When the session expires if unused.
     pub expires_at: SystemTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_runtimes_own_keys_and_shows_the_rest() {
+        let now = SystemTime::now();
+        let data = BTreeMap::from([
+            ("__csrf".to_owned(), "\"csrf-secret-value\"".to_owned()),
+            ("cart".to_owned(), "[7]".to_owned()),
+        ]);
+        let record = Record {
+            public_id: PublicId::new("p"),
+            user_id: Some("42".to_owned()),
+            data: data.clone(),
+            created_at: now,
+            last_seen: now,
+            expires_at: now,
+            absolute_expires_at: now,
+            authenticated_at: None,
+            device: None,
+            version: 1,
+        };
+        let update = Update {
+            set: data,
+            ..Update::default()
+        };
+        for shown in [format!("{record:?}"), format!("{update:?}")] {
+            assert!(!shown.contains("csrf-secret-value"), "{shown}");
+            assert!(shown.contains("\"__csrf\": <redacted>"), "{shown}");
+            assert!(shown.contains("[7]"), "{shown}");
+        }
+    }
 }

@@ -18,8 +18,8 @@ use std::task::{Context as TaskContext, Poll, ready};
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse as _, Response};
 use bytes::Bytes;
-use http::Request;
-use http::header::{ACCEPT, SET_COOKIE};
+use http::header::{ACCEPT, CACHE_CONTROL, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderValue, Request};
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower_service::Service;
@@ -210,14 +210,17 @@ where
     }
 }
 
-/// Puts the cookie on the response (a failed save turns it into a `503`), and gives a
-/// browser the page of a rejection.
+/// Puts the cookie on the response (a failed save turns it into a `503`), gives a browser
+/// the page of a rejection, and keeps shared caches from serving one visitor's session to
+/// another: `Vary: Cookie` on every response whose request read its session (`committed`
+/// is there), `Cache-Control: no-store` on every response that sets or removes the cookie.
 fn finish(
     res: Response,
     committed: Option<Committed>,
     html: bool,
     shared: Option<&Shared>,
 ) -> Response {
+    let read = committed.is_some();
     let (cookie, failed) = committed.map_or((None, None), |c| (c.cookie, c.failed));
     let mut res = match failed {
         None => res,
@@ -229,8 +232,44 @@ fn finish(
     if html && let Some(shared) = shared {
         res = shared.config.pages.for_browser(res);
     }
+    if read {
+        vary_on_cookie(res.headers_mut());
+    }
     if let Some(cookie) = cookie {
-        res.headers_mut().append(SET_COOKIE, cookie);
+        let headers = res.headers_mut();
+        headers.append(SET_COOKIE, cookie);
+        // Replaces any caching the handler allowed: a stored copy would hand this cookie
+        // to whoever the cache serves next.
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// Adds `Cookie` to the response's `Vary`, merged into one header with what the handler set
+/// (`Vary: *` already covers it, and a `Cookie` there is kept as it is).
+fn vary_on_cookie(headers: &mut HeaderMap) {
+    let mut named: Vec<&str> = Vec::new();
+    for value in headers.get_all(VARY) {
+        // A value that is not text is kept as a whole, as an opaque list item.
+        let Ok(text) = value.to_str() else {
+            return;
+        };
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if name == "*" || name.eq_ignore_ascii_case("cookie") {
+                return;
+            }
+            named.push(name);
+        }
+    }
+    let value = if named.is_empty() {
+        HeaderValue::from_static("Cookie")
+    } else {
+        named.push("Cookie");
+        match HeaderValue::from_str(&named.join(", ")) {
+            Ok(value) => value,
+            // The names came from valid header values; joining them keeps them valid.
+            Err(_) => return,
+        }
+    };
+    headers.insert(VARY, value);
 }

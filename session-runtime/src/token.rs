@@ -181,7 +181,44 @@ impl PublicId {
         }
     }
 
-    /// Wraps a public id read back from a store or a URL.
+    /// Parses a public id that came from outside (a URL, a form): `Some` only for the shape
+    /// this library gives its ids, 22 characters of base64url (16 bytes, canonical form).
+    /// Anything else can name no session, so it need not reach the store.
+    ///
+    /// ```
+    /// use session_runtime::PublicId;
+    ///
+    /// let id = PublicId::parse("AAAAAAAAAAAAAAAAAAAAAA").expect("well formed");
+    /// assert_eq!(id.as_str(), "AAAAAAAAAAAAAAAAAAAAAA");
+    /// assert!(PublicId::parse("not-an-id").is_none());
+    /// assert!(PublicId::parse("AAAAAAAAAAAAAAAAAAAA\0A").is_none());
+    /// ```
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::is_well_formed(text).then(|| Self::from_text(text))
+    }
+
+    /// Whether `text` has the shape of the ids this library makes (see [`parse`](Self::parse)).
+    fn is_well_formed(text: &str) -> bool {
+        let mut bytes = [0u8; 16];
+        text.len() == INLINE_CAP && matches!(URL_SAFE_NO_PAD.decode_slice(text, &mut bytes), Ok(16))
+    }
+
+    /// Whether this id has the shape of the ids this library makes: one that does not can
+    /// name no session.
+    pub(crate) fn can_name_a_session(&self) -> bool {
+        Self::is_well_formed(self.as_str())
+    }
+
+    /// Wraps a public id read back from a store, as it is. For an id from a URL or a form,
+    /// prefer [`parse`](Self::parse), which refuses what cannot be an id.
+    ///
+    /// ```
+    /// use session_runtime::PublicId;
+    ///
+    /// let id = PublicId::new("any text a store holds");
+    /// assert_eq!(id.to_string(), "any text a store holds");
+    /// ```
     #[must_use]
     pub fn new(id: impl Into<String>) -> Self {
         let id = id.into();

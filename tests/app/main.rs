@@ -10,6 +10,7 @@ mod server;
 mod api;
 mod browser;
 mod pages;
+mod secrets;
 mod sessions;
 mod settings;
 

@@ -60,6 +60,10 @@ async fn list_revoke_and_404_for_unknown_or_foreign_ids() {
         (404, 404)
     );
     assert_eq!(foreign.body, unknown.body, "indistinguishable");
+    // Not an id at all (a NUL byte, once answered 503 by PostgreSQL): the same 404.
+    let malformed = delete(&app, "/api/sessions/%00", &phone).await;
+    assert_eq!(malformed.status, 404);
+    assert_eq!(malformed.body, unknown.body);
     assert_eq!(get(&app, "/api/me", Some(&sam)).await.status, 200);
 
     let laptop_id = list[1]["id"].as_str().unwrap();

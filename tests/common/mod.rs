@@ -88,7 +88,7 @@ pub struct TestStore {
     pub conflicts: Arc<AtomicUsize>,
     /// The public id of every create asked for, in order.
     pub created_ids: Arc<std::sync::Mutex<Vec<session_runtime::PublicId>>>,
-    /// Every operation in the order it was called.
+    /// Every operation in the order it was called (per-user ones as `PerUser`).
     pub ops: Arc<std::sync::Mutex<Vec<StoreOp>>>,
 }
 
@@ -187,6 +187,7 @@ impl SessionStore for TestStore {
         user_id: &str,
         now: SystemTime,
     ) -> Result<Vec<SessionInfo>, StoreError> {
+        self.ops.lock().unwrap().push(StoreOp::PerUser);
         self.inner.list_user(user_id, now).await
     }
     async fn delete_user(
@@ -194,9 +195,11 @@ impl SessionStore for TestStore {
         user_id: &str,
         keep: Option<&SessionKey>,
     ) -> Result<u64, StoreError> {
+        self.ops.lock().unwrap().push(StoreOp::PerUser);
         self.inner.delete_user(user_id, keep).await
     }
     async fn delete_public(&self, user_id: &str, public_id: &PublicId) -> Result<bool, StoreError> {
+        self.ops.lock().unwrap().push(StoreOp::PerUser);
         self.inner.delete_public(user_id, public_id).await
     }
     async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {

@@ -160,3 +160,27 @@ async fn an_inner_service_error_passes_through_the_layer_unchanged() {
         "inner service failed"
     );
 }
+
+/// Logout with a store that cannot delete (the documented choice, see `Session::logout`):
+/// `503`, and nothing changes, the cookie included, so that the user can try again; a
+/// cookie removed alone would leave a live session that the browser no longer names.
+#[tokio::test]
+async fn a_logout_the_store_cannot_carry_out_answers_503_and_keeps_the_session_to_retry() {
+    let (app, store, _) = fixture();
+    let token = post(&app, "/login/5", None).await.token().unwrap();
+    store.deletes_down.store(true, Ordering::SeqCst);
+    let r = post(&app, "/logout", Some(&token)).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json()["error"], "session_store_unavailable");
+    assert!(r.set_cookie("session").is_none(), "the cookie stays");
+    store.deletes_down.store(false, Ordering::SeqCst);
+    assert_eq!(
+        get(&app, "/me", Some(&token)).await.status,
+        200,
+        "still logged in"
+    );
+    let r = post(&app, "/logout", Some(&token)).await;
+    assert_eq!(r.status, 204);
+    assert!(r.removes_cookie());
+    assert_eq!(get(&app, "/me", Some(&token)).await.status, 401);
+}

@@ -231,3 +231,82 @@ async fn a_guard_layer_protects_every_route_of_a_router() {
         "the guard runs on matched routes only"
     );
 }
+
+/// The `Location` a browser gets from a guard at `uri` of `app`.
+async fn redirect_of(app: &axum::Router, uri: &str) -> String {
+    let req = request("GET", uri, None)
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(app, req).await;
+    assert_eq!(r.status, 303, "{uri}: {}", r.body);
+    r.headers["location"].to_str().unwrap().to_owned()
+}
+
+fn config_with_login(url: &str) -> SessionConfig {
+    SessionConfig::builder().login_url(url).build().unwrap()
+}
+
+#[tokio::test]
+async fn next_names_the_page_asked_for_under_nested_routers() {
+    use session_runtime::SessionLayer;
+    // The layer around the outer router, a guard two nests deep.
+    let app = axum::Router::new()
+        .nest(
+            "/nested",
+            axum::Router::new().nest("/deeper", routes::routes()),
+        )
+        .layer(SessionLayer::new(
+            TestStore::new(),
+            config_with_login("/login"),
+        ));
+    assert_eq!(
+        redirect_of(&app, "/nested/deeper/admin?tab=1").await,
+        "/login?next=/nested/deeper/admin%3Ftab%3D1"
+    );
+    // The layer inside the nest: axum keeps the original URI all the same.
+    let app = axum::Router::new().nest(
+        "/nested",
+        routes::routes().layer(SessionLayer::new(
+            TestStore::new(),
+            config_with_login("/login"),
+        )),
+    );
+    assert_eq!(
+        redirect_of(&app, "/nested/me").await,
+        "/login?next=/nested/me"
+    );
+    // Outside any router (the layer straight around a handler service): the URI itself.
+    assert_eq!(
+        redirect_of(
+            &routes::app(TestStore::new(), config_with_login("/login")),
+            "/me"
+        )
+        .await,
+        "/login?next=/me"
+    );
+}
+
+#[tokio::test]
+async fn a_next_in_the_login_url_is_replaced_not_repeated() {
+    for (login_url, location) in [
+        ("/login?next=/home", "/login?next=/me"),
+        ("/login?lang=en&next=/home", "/login?lang=en&next=/me"),
+        ("/login?next=/a&lang=en&next=/b", "/login?lang=en&next=/me"),
+        ("/login?lang=en", "/login?lang=en&next=/me"),
+        ("/login?", "/login?next=/me"),
+        ("/login?nextpage=2", "/login?nextpage=2&next=/me"),
+        ("/login#form", "/login?next=/me#form"),
+        (
+            "https://id.example.com/login?next=x",
+            "https://id.example.com/login?next=/me",
+        ),
+    ] {
+        let app = routes::app(TestStore::new(), config_with_login(login_url));
+        assert_eq!(
+            redirect_of(&app, "/me").await,
+            location,
+            "login_url {login_url}"
+        );
+    }
+}

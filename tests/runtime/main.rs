@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod caching;
 mod cookies;
 mod credentials;
 mod csrf;

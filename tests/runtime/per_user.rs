@@ -238,3 +238,49 @@ async fn the_admin_handle_lists_and_revokes_outside_requests() {
     let v: Value = serde_json::to_value(&standalone.list(&8).await.unwrap()[0]).unwrap();
     assert_eq!(v["device"], "C");
 }
+
+#[tokio::test]
+async fn an_id_that_is_not_a_public_id_answers_404_without_asking_the_store() {
+    let (app, store, _) = fixture();
+    let token = login_as(&app, 1, "Laptop").await;
+    let own = get(&app, "/sessions", Some(&token)).await.json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for bad in [
+        "%00".to_owned(),                    // a NUL byte
+        format!("{}%00", &own[..21]),        // right length, one byte not base64url
+        format!("{own}A"),                   // one character too many
+        own[..21].to_owned(),                // one too few
+        "AAAAAAAAAAAAAAAAAAAAAB".to_owned(), // base64url, but not canonical
+        "%E2%9C%93".repeat(8),               // not ASCII
+    ] {
+        store.take_ops();
+        let r = delete(&app, &format!("/sessions/{bad}"), &token).await;
+        assert_eq!(r.status, 404, "{bad}");
+        assert!(
+            !store
+                .take_ops()
+                .contains(&session_runtime::StoreOp::PerUser),
+            "{bad} reached the store"
+        );
+    }
+    // A well-formed id of nobody's session is the store's to answer, the same 404.
+    store.take_ops();
+    let r = delete(&app, "/sessions/AAAAAAAAAAAAAAAAAAAAAA", &token).await;
+    assert_eq!(r.status, 404);
+    assert!(
+        store
+            .take_ops()
+            .contains(&session_runtime::StoreOp::PerUser)
+    );
+    assert_eq!(get(&app, "/me", Some(&token)).await.status, 200);
+
+    // The admin handle refuses the same way.
+    let admin: SessionAdmin<AppSession> = SessionAdmin::new(store.clone());
+    store.take_ops();
+    assert!(!admin.revoke(&1, &PublicId::new("\0")).await.unwrap());
+    assert!(store.take_ops().is_empty());
+    assert!(PublicId::parse(&own).is_some());
+    assert!(PublicId::parse("\0").is_none());
+}

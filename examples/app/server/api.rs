@@ -1,5 +1,6 @@
 //! The JSON API under `/api`.
 
+use std::fmt;
 use std::sync::Arc;
 
 use axum::Json;
@@ -15,11 +16,20 @@ use session_runtime::{
 use super::users::{PasswordError, User};
 use super::{AppSession, AppSessionHandle, Users};
 
-/// `POST /api/login` body.
-#[derive(Debug, Deserialize)]
+/// `POST /api/login` body. Its `Debug` hides the password.
+#[derive(Deserialize)]
 pub struct Credentials {
     username: String,
     password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &format_args!("<redacted>"))
+            .finish()
+    }
 }
 
 /// `POST /api/cart` body.
@@ -108,7 +118,12 @@ pub async fn revoke_session(
     user: RequireAuth<AppSession>,
     Path(id): Path<String>,
 ) -> Result<Response, SessionError> {
-    if user.session().revoke_session(&PublicId::new(id)).await? {
+    // An id that is not well formed names no session: the store need not see it.
+    let revoked = match PublicId::parse(&id) {
+        Some(id) => user.session().revoke_session(&id).await?,
+        None => false,
+    };
+    if revoked {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Ok(error(StatusCode::NOT_FOUND, "not_found", "no such session"))
@@ -121,11 +136,20 @@ pub async fn logout_others(user: RequireAuth<AppSession>) -> Result<StatusCode, 
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/password` body.
-#[derive(Debug, Deserialize)]
+/// `POST /api/password` body. Its `Debug` hides both passwords.
+#[derive(Deserialize)]
 pub struct PasswordChange {
     old: String,
     new: String,
+}
+
+impl fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordChange")
+            .field("old", &format_args!("<redacted>"))
+            .field("new", &format_args!("<redacted>"))
+            .finish()
+    }
 }
 
 /// `POST /api/password`: `204`; this session continues under a new token and every other

@@ -1,7 +1,7 @@
 //! The example app's router, settings and session schema. Integration tests in `tests/app/`
 //! drive this same router in-process.
 
-mod api;
+pub mod api;
 pub mod pages;
 mod users;
 

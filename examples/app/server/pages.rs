@@ -1,5 +1,6 @@
 //! The browser pages: home, login form, logout, and a staff-only admin page.
 
+use std::fmt;
 use std::sync::Arc;
 
 use axum::Form;
@@ -126,12 +127,22 @@ pub async fn login_form(csrf: CsrfToken, Query(q): Query<NextQuery>) -> Html<Str
     login_page(&csrf, safe_next(q.next.as_deref()), None)
 }
 
-/// `POST /login` form.
-#[derive(Debug, Deserialize)]
+/// `POST /login` form. Its `Debug` hides the password.
+#[derive(Deserialize)]
 pub struct LoginForm {
     username: String,
     password: String,
     next: Option<String>,
+}
+
+impl fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("username", &self.username)
+            .field("password", &format_args!("<redacted>"))
+            .field("next", &self.next)
+            .finish()
+    }
 }
 
 pub async fn login(
@@ -220,7 +231,12 @@ pub async fn revoke_session(
     user: RequireAuth<AppSession>,
     Path(id): Path<String>,
 ) -> Result<Response, SessionError> {
-    if user.session().revoke_session(&PublicId::new(id)).await? {
+    // An id that is not well formed names no session: the store need not see it.
+    let revoked = match PublicId::parse(&id) {
+        Some(id) => user.session().revoke_session(&id).await?,
+        None => false,
+    };
+    if revoked {
         Ok(Redirect::to("/sessions").into_response())
     } else {
         let body = page(

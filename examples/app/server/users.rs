@@ -1,5 +1,6 @@
 //! The demo users, with argon2 password hashes computed at start.
 
+use std::fmt;
 use std::sync::RwLock;
 
 use argon2::Argon2;
@@ -14,18 +15,37 @@ pub struct User {
     pub is_superuser: bool,
 }
 
-#[derive(Debug)]
+/// Its `Debug` hides the password hash.
 struct Account {
     user: User,
     password_hash: String,
 }
 
-/// The user directory. Passwords can change while the app runs.
-#[derive(Debug)]
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("user", &self.user)
+            .field("password_hash", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+/// The user directory. Passwords can change while the app runs. Its `Debug` shows the
+/// accounts without their password hashes.
 pub struct Users {
     accounts: RwLock<Vec<Account>>,
     /// Verified against for unknown usernames, so a miss costs as much as a wrong password.
     decoy_hash: String,
+}
+
+impl fmt::Debug for Users {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let accounts = self.accounts.read().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("Users")
+            .field("accounts", &*accounts)
+            .field("decoy_hash", &format_args!("<redacted>"))
+            .finish()
+    }
 }
 
 /// Why a password change was refused.

@@ -209,7 +209,7 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(is_urlencoded_form);
     if !is_form {
         return Err(CsrfRejection::BadToken);
     }
@@ -232,4 +232,14 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
         return Err(CsrfRejection::BadToken);
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Whether a `Content-Type` names an HTML form's encoding. Media types are
+/// case-insensitive (RFC 9110 §8.3.1), and parameters such as `charset` may follow.
+fn is_urlencoded_form(content_type: &str) -> bool {
+    content_type.split(';').next().is_some_and(|media| {
+        media
+            .trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
+use axum::extract::OriginalUri;
 use axum_core::extract::FromRequestParts;
 use http::request::Parts;
 
@@ -248,16 +249,45 @@ fn unauthenticated(parts: &Parts, config: &ConfigInner) -> SessionRejection {
 }
 
 /// For a browser request, the configured login URL with `next` set to the requested path.
+///
+/// The path is the one the browser asked for: under `Router::nest` axum strips the prefix
+/// from the request's URI before the handler runs, and keeps the original in
+/// [`OriginalUri`]. A `next` the login URL already carries is replaced, not repeated.
 pub(crate) fn login_redirect(parts: &Parts, config: &ConfigInner) -> Option<String> {
     match &config.login_url {
         Some(url) if wants_html(&parts.headers) => {
-            let next = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-            let sep = if url.contains('?') { '&' } else { '?' };
-            Some(format!(
-                "{url}{sep}next={}",
-                percent_encoding::utf8_percent_encode(next, NEXT_SET)
-            ))
+            let uri = parts
+                .extensions
+                .get::<OriginalUri>()
+                .map_or(&parts.uri, |original| &original.0);
+            let next = uri.path_and_query().map_or("/", |pq| pq.as_str());
+            Some(with_next(url, next))
         }
         _ => None,
     }
+}
+
+/// `url` with its query's `next` parameter set to `next` (percent-encoded); its other
+/// parameters and its fragment are kept.
+fn with_next(url: &str, next: &str) -> String {
+    let (url, fragment) = match url.split_once('#') {
+        Some((url, fragment)) => (url, Some(fragment)),
+        None => (url, None),
+    };
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut out = format!("{path}?");
+    for pair in query.split('&') {
+        let name = pair.split('=').next().unwrap_or_default();
+        if !pair.is_empty() && name != "next" {
+            out.push_str(pair);
+            out.push('&');
+        }
+    }
+    out.push_str("next=");
+    out.extend(percent_encoding::utf8_percent_encode(next, NEXT_SET));
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }

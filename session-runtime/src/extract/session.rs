@@ -196,7 +196,12 @@ impl<S: SessionSchema> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] if the store fails; the session is then unchanged.
+    /// [`SessionError::Store`] if the store fails. Nothing changes then: the session stays
+    /// valid and its cookie stays, and the error answers `503`, so that the user can try
+    /// again. Removing only the cookie would sign the browser out while its session lived
+    /// on, valid for anyone holding the token, and with nothing left in the browser to end
+    /// it; ending it remains possible from the user's other sessions or through
+    /// [`SessionAdmin`](crate::SessionAdmin).
     ///
     /// ```
     /// use axum::http::StatusCode;
@@ -368,8 +373,9 @@ impl<S: HasUserId> Session<S> {
     }
 
     /// Ends one of the logged-in user's sessions by its public id. Returns `false` for an
-    /// unknown id and for another user's id alike (answer both with `404`). Revoking the
-    /// current session logs it out.
+    /// unknown id and for another user's id alike (answer both with `404`), and for a text
+    /// that is not a public id at all, without asking the store. Revoking the current
+    /// session logs it out.
     ///
     /// # Errors
     ///
@@ -386,7 +392,10 @@ impl<S: HasUserId> Session<S> {
     /// }
     ///
     /// async fn revoke(user: RequireAuth<AppSession>, Path(id): Path<String>) -> Result<StatusCode, SessionError> {
-    ///     Ok(if user.session().revoke_session(&PublicId::new(id)).await? {
+    ///     let Some(id) = PublicId::parse(&id) else {
+    ///         return Ok(StatusCode::NOT_FOUND);
+    ///     };
+    ///     Ok(if user.session().revoke_session(&id).await? {
     ///         StatusCode::NO_CONTENT
     ///     } else {
     ///         StatusCode::NOT_FOUND

@@ -11,9 +11,7 @@
 //! schema ([`Schemas::register`]); keys of every schema used in the request are live, so two
 //! schemas sharing one session never drop each other's fields.
 
-/// Stored keys that begin with this prefix belong to the runtime, never to a schema, and are
-/// never dropped as stale. The derive refuses schema keys with this prefix.
-pub(crate) const RUNTIME_KEY_PREFIX: &str = "__";
+use crate::record::RUNTIME_KEY_PREFIX;
 
 /// The stored keys of the schemas this request viewed the session through: nearly always
 /// one, kept without an allocation. Their keys are live; any other stored key is stale.

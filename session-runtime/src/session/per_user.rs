@@ -26,6 +26,11 @@ impl Context {
         let Some((user, _, current)) = self.owner() else {
             return Ok(false);
         };
+        if !id.can_name_a_session() {
+            // Not an id this library makes: it names no session, and the store need not
+            // see whatever bytes a URL carried.
+            return Ok(false);
+        }
         if *id == current {
             self.logout().await?;
             return Ok(true);
