@@ -6,6 +6,9 @@
 
 #[path = "common/mod.rs"]
 mod common;
+
+/// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
+pub const COOKIE: &str = "session";
 mod store_suite;
 
 use std::time::{Duration, Instant};

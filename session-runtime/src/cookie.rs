@@ -64,16 +64,27 @@ impl CookieSettings {
     }
 }
 
-/// Finds the first well-formed session token among the request's cookies, and whether the
-/// request carried a cookie with the session cookie's name at all (valid or not), in one
-/// pass over every `Cookie` header.
+/// How many well-formed session tokens a request may offer before the rest are ignored:
+/// the browser's own cookie and a few planted beside it (a sibling subdomain can set a
+/// cookie of the same name for the parent domain, and the browser then sends both).
+pub(crate) const MAX_CANDIDATES: usize = 4;
+
+/// Finds the `nth` (from 0) well-formed session token among the request's cookies, and
+/// whether the request carried a cookie with the session cookie's name at all (valid or
+/// not), in one pass over every `Cookie` header. The load path asks for the next one when a
+/// token names no live session, up to [`MAX_CANDIDATES`].
 ///
 /// Malformed values (wrong length, not base64url) are skipped: they are never adopted and
 /// never an error. A pair the crate cannot parse spoils only itself, never the session
 /// cookie beside it; bytes that are not UTF-8 are read as replacement characters, so they
 /// never match a token either.
-pub(crate) fn read_session_cookie(headers: &HeaderMap, name: &str) -> (Option<Token>, bool) {
+pub(crate) fn read_session_cookie(
+    headers: &HeaderMap,
+    name: &str,
+    nth: usize,
+) -> (Option<Token>, bool) {
     let mut present = false;
+    let mut skip = nth;
     for header in headers.get_all(COOKIE) {
         let text = match std::str::from_utf8(header.as_bytes()) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
@@ -85,7 +96,10 @@ pub(crate) fn read_session_cookie(headers: &HeaderMap, name: &str) -> (Option<To
             }
             present = true;
             if let Some(token) = Token::parse(cookie.value()) {
-                return (Some(token), true);
+                if skip == 0 {
+                    return (Some(token), true);
+                }
+                skip -= 1;
             }
         }
     }
@@ -95,13 +109,13 @@ pub(crate) fn read_session_cookie(headers: &HeaderMap, name: &str) -> (Option<To
 /// Finds the first well-formed session token among the request's cookies.
 #[cfg(test)]
 pub(crate) fn read_token(headers: &HeaderMap, name: &str) -> Option<Token> {
-    read_session_cookie(headers, name).0
+    read_session_cookie(headers, name, 0).0
 }
 
 /// Whether the request carried a cookie with the session cookie's name, valid or not.
 #[cfg(test)]
 pub(crate) fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
-    read_session_cookie(headers, name).1
+    read_session_cookie(headers, name, 0).1
 }
 
 fn base(config: &CookieSettings, value: String) -> CookieBuilder<'static> {
@@ -205,7 +219,7 @@ mod tests {
         let read = |header: String| {
             let mut map = HeaderMap::new();
             map.append(COOKIE, HeaderValue::from_bytes(header.as_bytes()).unwrap());
-            read_session_cookie(&map, "session")
+            read_session_cookie(&map, "session", 0)
         };
         assert!(read(format!("x=\u{e9}t\u{e9}; session={t}")).0.is_some());
         assert!(read(format!("session={t}; x=\u{e9}")).0.is_some());
@@ -252,7 +266,7 @@ mod tests {
         let found = |header: &str| {
             let mut map = HeaderMap::new();
             map.append(COOKIE, HeaderValue::from_str(header).unwrap());
-            read_session_cookie(&map, "session")
+            read_session_cookie(&map, "session", 0)
         };
         assert!(!found("").1);
         assert!(!found(" ; ;=x; =; a").1);
@@ -309,5 +323,24 @@ mod tests {
             assert_eq!(removed.max_age(), Some(cookie::time::Duration::ZERO));
             assert_eq!(removed.path(), parsed.path());
         }
+    }
+
+    #[test]
+    fn the_nth_well_formed_token_is_found_across_headers_skipping_malformed_ones() {
+        let a = Token::generate().unwrap();
+        let b = Token::generate().unwrap();
+        let mut map = HeaderMap::new();
+        map.append(
+            COOKIE,
+            format!("session=bad; other=1; session={}", a.encode())
+                .parse()
+                .unwrap(),
+        );
+        map.append(COOKIE, format!("session={}", b.encode()).parse().unwrap());
+        let nth = |n| read_session_cookie(&map, "session", n);
+        assert_eq!(nth(0).0.map(|t| t.encode()), Some(a.encode()));
+        assert_eq!(nth(1).0.map(|t| t.encode()), Some(b.encode()));
+        assert_eq!(nth(2), (None, true));
+        assert_eq!(read_session_cookie(&map, "absent", 0), (None, false));
     }
 }

@@ -29,10 +29,15 @@ async fn login_answers_the_identity_and_a_new_cookie() {
         r.json(),
         json!({"user_id": 1, "username": "alice", "is_staff": false, "is_superuser": false})
     );
-    let header = r.set_cookie("session").expect("cookie");
+    let header = r.set_cookie(crate::COOKIE).expect("cookie");
+    assert!(header.starts_with("__Host-session="), "{header}");
     for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(header.contains(attr), "{header}");
     }
+    assert!(
+        !header.contains("Domain"),
+        "a __Host- cookie has no Domain: {header}"
+    );
     let t = r.token().unwrap();
     let me = get(&app, "/api/me", Some(&t)).await;
     assert_eq!(me.status, 200);
@@ -46,7 +51,7 @@ async fn bad_credentials_are_401_json_without_a_cookie() {
         let r = login(&app, user, pass, None).await;
         assert_eq!(r.status, 401, "{user}");
         assert_eq!(r.json()["error"], "invalid_credentials");
-        assert!(r.set_cookie("session").is_none());
+        assert!(r.set_cookie(crate::COOKIE).is_none());
     }
 }
 

@@ -3,6 +3,9 @@
 #[path = "../common/mod.rs"]
 #[allow(unused)]
 mod common;
+
+/// The session cookie's name in this binary's apps (the example app names it with the `__Host-` prefix), for `common`'s helpers.
+pub const COOKIE: &str = "__Host-session";
 #[path = "../../examples/app/server/mod.rs"]
 #[allow(dead_code)]
 mod server;

@@ -216,7 +216,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The `Set-Cookie` header of the session cookie named `name`, if any.
+    /// The `Set-Cookie` header of the cookie named `name`, if any.
     pub fn set_cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all(http::header::SET_COOKIE)
@@ -228,15 +228,16 @@ impl Reply {
 
     /// The session cookie value set by this response (`None` if not set or removed).
     pub fn token(&self) -> Option<String> {
-        let header = self.set_cookie("session")?;
+        let header = self.set_cookie(crate::COOKIE)?;
         let value = header.split(';').next()?.split_once('=')?.1.to_owned();
         (!value.is_empty()).then_some(value)
     }
 
     /// Whether this response removes the session cookie.
     pub fn removes_cookie(&self) -> bool {
-        self.set_cookie("session")
-            .is_some_and(|h| h.starts_with("session=;") && h.contains("Max-Age=0"))
+        self.set_cookie(crate::COOKIE).is_some_and(|h| {
+            h.starts_with(&format!("{}=;", crate::COOKIE)) && h.contains("Max-Age=0")
+        })
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -261,7 +262,7 @@ pub async fn send(app: &Router, req: http::Request<Body>) -> Reply {
 pub fn request(method: &str, uri: &str, token: Option<&str>) -> http::request::Builder {
     let mut b = http::Request::builder().method(method).uri(uri);
     if let Some(t) = token {
-        b = b.header(http::header::COOKIE, format!("session={t}"));
+        b = b.header(http::header::COOKIE, format!("{}={t}", crate::COOKIE));
     }
     b
 }

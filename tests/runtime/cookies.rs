@@ -147,3 +147,90 @@ async fn store_keys_are_hashes_not_tokens() {
         "records are keyed by SHA-256 of the token"
     );
 }
+
+/// A request carrying `cookies` as one `Cookie` header.
+async fn get_with_cookies(app: &axum::Router, uri: &str, cookies: &str) -> crate::common::Reply {
+    let req = request("GET", uri, None)
+        .header("cookie", cookies)
+        .body(Body::empty())
+        .unwrap();
+    send(app, req).await
+}
+
+/// A well-formed token that names no session (what a sibling subdomain could plant); the
+/// last character's two unused bits stay zero, as canonical base64url wants.
+fn planted(n: u8) -> String {
+    let mut t = "P".repeat(42);
+    t.push(char::from(b'A' + 4 * n));
+    t
+}
+
+#[tokio::test]
+async fn a_planted_cookie_does_not_hide_the_real_session() {
+    let (app, store, _) = fixture();
+    let real = post(&app, "/cart/5", None).await.token().unwrap();
+    // Before and after the real one, in one header and in two.
+    for cookies in [
+        vec![format!("session={}; session={real}", planted(0))],
+        vec![format!("session={real}; session={}", planted(0))],
+        vec![format!("session={}", planted(0)), format!("session={real}")],
+    ] {
+        let mut req = request("GET", "/read", None);
+        for c in &cookies {
+            req = req.header("cookie", c);
+        }
+        let r = send(&app, req.body(Body::empty()).unwrap()).await;
+        assert_eq!(r.json()["cart"], serde_json::json!([5]), "{cookies:?}");
+        assert!(
+            r.set_cookie("session").is_none(),
+            "the live session's cookie is never removed: {cookies:?}"
+        );
+    }
+    // Malformed ones cost nothing: skipped before the store.
+    store.counts.reset();
+    let r = get_with_cookies(
+        &app,
+        "/read",
+        &format!("session=bad; session=; session={real}"),
+    )
+    .await;
+    assert_eq!(r.json()["cart"], serde_json::json!([5]));
+    assert_eq!(store.counts.loads(), 1);
+}
+
+#[tokio::test]
+async fn the_candidates_tried_are_bounded_and_a_cookie_naming_no_live_session_is_removed() {
+    let (app, store, _) = fixture();
+    let real = post(&app, "/cart/5", None).await.token().unwrap();
+    // Three planted before the real one: the fourth candidate, still tried.
+    let three: Vec<String> = (0..3).map(|n| format!("session={}", planted(n))).collect();
+    store.counts.reset();
+    let r = get_with_cookies(
+        &app,
+        "/read",
+        &format!("{}; session={real}", three.join("; ")),
+    )
+    .await;
+    assert_eq!(r.json()["cart"], serde_json::json!([5]));
+    assert_eq!(store.counts.loads(), 4);
+    // Four planted before it: the real one is past the bound, and nothing resolves.
+    let four: Vec<String> = (0..4).map(|n| format!("session={}", planted(n))).collect();
+    store.counts.reset();
+    let r = get_with_cookies(
+        &app,
+        "/read",
+        &format!("{}; session={real}", four.join("; ")),
+    )
+    .await;
+    assert_eq!(r.json()["cart"], serde_json::json!([]));
+    assert_eq!(
+        store.counts.loads(),
+        4,
+        "at most four store reads per request"
+    );
+    assert!(r.removes_cookie(), "no candidate names a live session");
+    // Only planted ones: anonymous, and the stale cookie is removed.
+    let r = get_with_cookies(&app, "/read", &three.join("; ")).await;
+    assert_eq!(r.json()["cart"], serde_json::json!([]));
+    assert!(r.removes_cookie());
+}

@@ -3,6 +3,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+/// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
+pub const COOKIE: &str = "session";
+
 mod caching;
 mod cookies;
 mod credentials;

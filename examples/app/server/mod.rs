@@ -124,10 +124,12 @@ pub async fn build_app(settings: &Settings) -> Result<Router, String> {
     })
 }
 
-/// The session configuration of the app: the secure defaults, plus the login page that
-/// guards send browsers to.
+/// The session configuration of the app: the secure defaults, the cookie named
+/// `__Host-session` (the prefix makes browsers refuse a cookie of that name set by a sibling
+/// subdomain or for another path), plus the login page that guards send browsers to.
 pub fn session_config() -> SessionConfig {
     SessionConfig::builder()
+        .host_prefix()
         .login_url("/login")
         .build()
         .unwrap_or_default()

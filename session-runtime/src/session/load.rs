@@ -5,7 +5,7 @@ use http::HeaderMap;
 use http::header::USER_AGENT;
 
 use super::state::{Context, CookieOut, LoadFailed};
-use crate::cookie::read_session_cookie;
+use crate::cookie::{MAX_CANDIDATES, read_session_cookie};
 use crate::key::Check;
 use crate::record::Record;
 use crate::token::{SessionKey, Token};
@@ -16,13 +16,16 @@ impl Context {
     /// caller views the session through (see `evolution.rs`).
     ///
     /// Unknown, expired and malformed tokens give an anonymous session (and the stale cookie
-    /// is removed in the response); they are never adopted.
+    /// is removed in the response); they are never adopted. When the request carries
+    /// several session cookies (one may be planted by a sibling subdomain), each
+    /// well-formed token is tried in turn, up to [`MAX_CANDIDATES`], and the first that
+    /// names a live session wins; the cookie is removed only if none does.
     pub(crate) async fn load(
         &self,
         headers: &HeaderMap,
         keys: Option<&'static [&'static str]>,
     ) -> Result<(), LoadFailed> {
-        let token = {
+        {
             let mut st = self.state();
             if let Some(keys) = keys {
                 st.schemas.register(keys);
@@ -30,28 +33,35 @@ impl Context {
             if let Some(done) = st.loaded {
                 return done;
             }
-            let (token, had_cookie) = read_session_cookie(headers, &self.shared.config.cookie.name);
-            st.had_cookie = had_cookie;
             st.user_agent = headers.get(USER_AGENT).cloned();
-            match token {
-                Some(token) => token,
-                None => {
-                    if had_cookie {
-                        st.cookie = CookieOut::Remove;
-                    }
-                    st.loaded = Some(Ok(()));
-                    return Ok(());
-                }
+        }
+        let name = &self.shared.config.cookie.name;
+        let mut had_cookie = false;
+        let mut found = Ok(None);
+        for nth in 0..MAX_CANDIDATES {
+            let (token, present) = read_session_cookie(headers, name, nth);
+            had_cookie |= present;
+            let Some(token) = token else {
+                break;
+            };
+            found = self
+                .fetch(&token)
+                .await
+                .map(|f| f.map(|(key, record)| (token, key, record)));
+            // A live session, or a store that failed: either way, no other candidate.
+            if !matches!(found, Ok(None)) {
+                break;
             }
-        };
-        let fetched = self.fetch(&token).await;
+        }
         // Should two loads of one request overlap, the first to finish is adopted.
         let mut st = self.state();
         if st.loaded.is_none() {
-            st.loaded = Some(fetched.map(|fetched| match fetched {
+            st.had_cookie = had_cookie;
+            st.loaded = Some(found.map(|found| match found {
                 // No live session (unknown, expired, revoked, credentials changed).
-                None => st.cookie = CookieOut::Remove,
-                Some((key, record)) => st.bind(token, key, record, false),
+                None if had_cookie => st.cookie = CookieOut::Remove,
+                None => {}
+                Some((token, key, record)) => st.bind(token, key, record, false),
             }));
         }
         st.loaded.unwrap_or(Err(LoadFailed))
