@@ -1,5 +1,8 @@
 //! Memory per session in `MemoryStore`, with a 64-byte payload.
 //!
+//! How to run it, how to read it, and the current figures: `BENCHMARKS.md` at the
+//! workspace root.
+//!
 //! ```sh
 //! cargo bench -p session-benches --bench memory             # 100k and 1M sessions, both kinds
 //! cargo bench -p session-benches --bench memory -- --smoke  # 1,000 sessions, to prove it runs

@@ -1,5 +1,8 @@
 //! What a session layer costs per request: this project against bare axum and its peers.
 //!
+//! How to run it, how to read it, and the current figures: `BENCHMARKS.md` at the
+//! workspace root.
+//!
 //! ```sh
 //! cargo bench -p session-benches --bench peers              # the full run (a minute or two)
 //! cargo bench -p session-benches --bench peers -- --smoke   # a few requests of each kind

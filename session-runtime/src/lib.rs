@@ -160,3 +160,9 @@ pub mod __private {
     pub use crate::schema::{HasStaff, HasSuperuser, HasUserId, SchemaHandle, SessionSchema};
     pub use crate::schema::{RemoveUserIdThroughLogout, SetUserIdThroughLogin};
 }
+
+/// README.md's Rust snippets, run as doctests (`cargo test -p session-runtime --doc`): the
+/// user's guide cannot drift from the API. They use the derive.
+#[cfg(all(doctest, feature = "derive"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
