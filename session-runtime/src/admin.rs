@@ -103,7 +103,41 @@ impl<S> fmt::Debug for SessionAdmin<S> {
 }
 
 impl<S: HasUserId> SessionAdmin<S> {
-    /// An admin handle over `store`, on the system clock.
+    /// An admin handle over `store`, on the system clock. Give it a clone of the store the
+    /// [`SessionLayer`](crate::SessionLayer) has (or use
+    /// [`SessionLayer::admin`](crate::SessionLayer::admin), which also shares the layer's
+    /// clock).
+    ///
+    /// ```
+    /// use axum::{Router, routing::post};
+    /// use session_runtime::{MemoryStore, SessionAdmin, SessionConfig, SessionLayer};
+    /// # use axum::{body::Body, http::Request};
+    /// # use session_runtime::{Session, SessionError, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct AppSession {
+    /// #     #[session(user_id)]
+    /// #     pub user_id: Option<i64>,
+    /// # }
+    /// # async fn login(session: Session<AppSession>) -> Result<(), SessionError> {
+    /// #     session.login(42).await
+    /// # }
+    /// # async fn log_in_42(app: &Router) {
+    /// #     app.clone().oneshot(Request::post("/login").body(Body::empty()).unwrap()).await.unwrap();
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///
+    /// let store = MemoryStore::new();
+    /// let app: Router = Router::new()
+    ///     .route("/login", post(login))
+    ///     .layer(SessionLayer::new(store.clone(), SessionConfig::default()));
+    /// let admin = SessionAdmin::<AppSession>::new(store); // clones share the sessions
+    ///
+    /// log_in_42(&app).await; // a request to `/login`, which calls `session.login(42)`
+    /// assert_eq!(admin.list(&42).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn new(store: impl SessionStore) -> Self {
         Self::from_parts(Arc::new(store), Arc::new(crate::clock::SystemClock))
     }
@@ -122,6 +156,41 @@ impl<S: HasUserId> SessionAdmin<S> {
     ///
     /// [`SessionError::Store`] if the store fails; [`SessionError::Encode`] if the id does
     /// not serialize.
+    ///
+    /// ```
+    /// # use axum::{Router, body::Body, http::Request, routing::post};
+    /// # use session_runtime::{MemoryStore, Session, SessionAdmin, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct AppSession {
+    /// #     #[session(user_id)]
+    /// #     pub user_id: Option<i64>,
+    /// # }
+    /// # async fn login(session: Session<AppSession>) -> Result<(), SessionError> {
+    /// #     session.login(42).await
+    /// # }
+    /// # async fn log_in_42(app: &Router) {
+    /// #     app.clone().oneshot(Request::post("/login").body(Body::empty()).unwrap()).await.unwrap();
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = MemoryStore::new();
+    /// # let app: Router = Router::new()
+    /// #     .route("/login", post(login))
+    /// #     .layer(SessionLayer::new(store.clone(), SessionConfig::default()));
+    /// # let admin = SessionAdmin::<AppSession>::new(store);
+    /// # use axum::http::header;
+    /// let login = Request::post("/login")
+    ///     .header(header::USER_AGENT, "Firefox on Linux")
+    ///     .body(Body::empty())?;
+    /// app.oneshot(login).await?;
+    ///
+    /// let sessions = admin.list(&42).await?;
+    /// assert_eq!(sessions.len(), 1);
+    /// assert_eq!(sessions[0].device.as_deref(), Some("Firefox on Linux"));
+    /// assert!(admin.list(&7).await?.is_empty()); // another user: none
+    /// # Ok(()) }
+    /// ```
     pub async fn list(&self, user_id: &S::UserId) -> Result<Vec<SessionSummary>, SessionError> {
         let user = encode_user_id::<S>(user_id)?;
         let infos = self.store.list_user(&user, self.clock.now()).await?;
@@ -134,6 +203,37 @@ impl<S: HasUserId> SessionAdmin<S> {
     /// # Errors
     ///
     /// As [`list`](Self::list).
+    ///
+    /// ```
+    /// # use axum::{Router, body::Body, http::Request, routing::post};
+    /// # use session_runtime::{MemoryStore, Session, SessionAdmin, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct AppSession {
+    /// #     #[session(user_id)]
+    /// #     pub user_id: Option<i64>,
+    /// # }
+    /// # async fn login(session: Session<AppSession>) -> Result<(), SessionError> {
+    /// #     session.login(42).await
+    /// # }
+    /// # async fn log_in_42(app: &Router) {
+    /// #     app.clone().oneshot(Request::post("/login").body(Body::empty()).unwrap()).await.unwrap();
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = MemoryStore::new();
+    /// # let app: Router = Router::new()
+    /// #     .route("/login", post(login))
+    /// #     .layer(SessionLayer::new(store.clone(), SessionConfig::default()));
+    /// # let admin = SessionAdmin::<AppSession>::new(store);
+    /// log_in_42(&app).await; // on a laptop
+    /// log_in_42(&app).await; // on a phone
+    ///
+    /// // The account is disabled: every session of the user ends now.
+    /// assert_eq!(admin.revoke_all(&42).await?, 2);
+    /// assert!(admin.list(&42).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_all(&self, user_id: &S::UserId) -> Result<u64, SessionError> {
         let user = encode_user_id::<S>(user_id)?;
         Ok(self.store.delete_user(&user, None).await?)
@@ -145,6 +245,37 @@ impl<S: HasUserId> SessionAdmin<S> {
     /// # Errors
     ///
     /// As [`list`](Self::list).
+    ///
+    /// ```
+    /// # use axum::{Router, body::Body, http::Request, routing::post};
+    /// # use session_runtime::{MemoryStore, Session, SessionAdmin, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct AppSession {
+    /// #     #[session(user_id)]
+    /// #     pub user_id: Option<i64>,
+    /// # }
+    /// # async fn login(session: Session<AppSession>) -> Result<(), SessionError> {
+    /// #     session.login(42).await
+    /// # }
+    /// # async fn log_in_42(app: &Router) {
+    /// #     app.clone().oneshot(Request::post("/login").body(Body::empty()).unwrap()).await.unwrap();
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = MemoryStore::new();
+    /// # let app: Router = Router::new()
+    /// #     .route("/login", post(login))
+    /// #     .layer(SessionLayer::new(store.clone(), SessionConfig::default()));
+    /// # let admin = SessionAdmin::<AppSession>::new(store);
+    /// log_in_42(&app).await;
+    /// let id = admin.list(&42).await?[0].id.clone();
+    ///
+    /// assert!(!admin.revoke(&7, &id).await?); // not user 7's session: untouched
+    /// assert!(admin.revoke(&42, &id).await?);
+    /// assert!(!admin.revoke(&42, &id).await?); // already gone
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke(&self, user_id: &S::UserId, id: &PublicId) -> Result<bool, SessionError> {
         let user = encode_user_id::<S>(user_id)?;
         if !id.can_name_a_session() {

@@ -11,6 +11,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// [`ManualClock`] to move time instead of sleeping.
 pub trait Clock: Send + Sync + 'static {
     /// The current time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::{Clock, ManualClock};
+    ///
+    /// fn idle_for(clock: &dyn Clock, last_seen: std::time::SystemTime) -> Duration {
+    ///     clock.now().duration_since(last_seen).unwrap_or_default()
+    /// }
+    ///
+    /// let clock = ManualClock::new();
+    /// let seen = clock.now();
+    /// clock.advance(Duration::from_secs(90));
+    /// assert_eq!(idle_for(&clock, seen), Duration::from_secs(90));
+    /// ```
     fn now(&self) -> SystemTime;
 }
 
@@ -58,6 +72,15 @@ pub struct ManualClock {
 
 impl ManualClock {
     /// A clock set to the current system time.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use session_runtime::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// let gap = SystemTime::now().duration_since(clock.now()).unwrap_or_default();
+    /// assert!(gap < Duration::from_secs(1));
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         let now = SystemTime::now()
@@ -70,7 +93,21 @@ impl ManualClock {
         }
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward, for every clone of it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::{Clock, ManualClock, SessionConfig};
+    ///
+    /// let clock = ManualClock::new();
+    /// let config = SessionConfig::builder().clock(clock.clone()).build()?;
+    /// # let _ = config;
+    /// let start = clock.now();
+    ///
+    /// clock.advance(Duration::from_secs(31 * 60)); // past the default idle timeout
+    /// assert_eq!(clock.now().duration_since(start)?, Duration::from_secs(31 * 60));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn advance(&self, by: Duration) {
         let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         self.millis.fetch_add(by, Ordering::SeqCst);

@@ -86,29 +86,71 @@ pub(crate) struct ConfigInner {
 
 impl SessionConfig {
     /// A builder starting from the secure defaults.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionConfig;
+    ///
+    /// let config = SessionConfig::builder()
+    ///     .idle_timeout(Duration::from_secs(10 * 60))
+    ///     .build()?;
+    /// assert_eq!(config.idle_timeout(), Duration::from_secs(10 * 60));
+    /// assert_eq!(config.cookie_name(), "session"); // everything else keeps its default
+    /// # Ok::<(), session_runtime::ConfigError>(())
+    /// ```
     pub fn builder() -> SessionConfigBuilder {
         SessionConfigBuilder::default()
     }
 
     /// The full cookie name, prefix included.
+    ///
+    /// ```
+    /// use session_runtime::SessionConfig;
+    ///
+    /// assert_eq!(SessionConfig::default().cookie_name(), "session");
+    ///
+    /// let config = SessionConfig::builder().cookie_name("sid").host_prefix().build()?;
+    /// assert_eq!(config.cookie_name(), "__Host-sid");
+    /// # Ok::<(), session_runtime::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn cookie_name(&self) -> &str {
         &self.inner.cookie.name
     }
 
     /// The idle timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionConfig;
+    ///
+    /// assert_eq!(SessionConfig::default().idle_timeout(), Duration::from_secs(30 * 60));
+    /// ```
     #[must_use]
     pub fn idle_timeout(&self) -> Duration {
         self.inner.idle_timeout
     }
 
     /// The absolute timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionConfig;
+    ///
+    /// assert_eq!(SessionConfig::default().absolute_timeout(), Duration::from_secs(12 * 60 * 60));
+    /// ```
     #[must_use]
     pub fn absolute_timeout(&self) -> Duration {
         self.inner.absolute_timeout
     }
 
     /// The cap on a session's data, in bytes of field names and JSON values.
+    ///
+    /// ```
+    /// use session_runtime::SessionConfig;
+    ///
+    /// assert_eq!(SessionConfig::default().max_data_bytes(), 16 * 1024);
+    /// ```
     #[must_use]
     pub fn max_data_bytes(&self) -> usize {
         self.inner.max_data_bytes
@@ -197,6 +239,20 @@ impl fmt::Debug for SessionConfigBuilder {
 
 impl SessionConfigBuilder {
     /// The cookie name (default `session`), without any prefix.
+    ///
+    /// ```
+    /// use session_runtime::{ConfigError, SessionConfig};
+    ///
+    /// let config = SessionConfig::builder().cookie_name("shop_session").build()?;
+    /// assert_eq!(config.cookie_name(), "shop_session");
+    ///
+    /// // Letters, digits and `-`, `_`, `.` only:
+    /// assert!(matches!(
+    ///     SessionConfig::builder().cookie_name("shop session").build(),
+    ///     Err(ConfigError::CookieName(_))
+    /// ));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
@@ -204,6 +260,20 @@ impl SessionConfigBuilder {
 
     /// Prefixes the cookie name with `__Host-`: the browser then only accepts the cookie
     /// from this exact host over HTTPS, with `Path=/` and no `Domain`.
+    ///
+    /// ```
+    /// use session_runtime::{ConfigError, SessionConfig};
+    ///
+    /// let config = SessionConfig::builder().host_prefix().build()?;
+    /// assert_eq!(config.cookie_name(), "__Host-session");
+    ///
+    /// // A browser would drop a `__Host-` cookie that names a domain: refused here instead.
+    /// assert!(matches!(
+    ///     SessionConfig::builder().host_prefix().domain("example.com").build(),
+    ///     Err(ConfigError::HostPrefix(_))
+    /// ));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
     pub fn host_prefix(mut self) -> Self {
         self.host_prefix = true;
         self
@@ -213,18 +283,98 @@ impl SessionConfigBuilder {
     ///
     /// Setting it shares the session with every subdomain: any subdomain that serves
     /// untrusted content can then read or overwrite the session cookie.
+    ///
+    /// ```
+    /// use session_runtime::SessionConfig;
+    /// # use axum::{Router, body::Body, http::Request, routing::get};
+    /// # use session_runtime::{MemoryStore, Session, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct Visit { pub visits: u32 }
+    /// # async fn set_cookie(config: SessionConfig) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|s: Session<Visit>| async move { s.set_visits(1) }))
+    /// #         .layer(SessionLayer::new(MemoryStore::new(), config));
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), session_runtime::ConfigError> {
+    ///
+    /// let config = SessionConfig::builder().domain("example.com").build()?;
+    /// // The `Set-Cookie` header of a response that starts a session:
+    /// assert!(set_cookie(config).await.contains("Domain=example.com"));
+    /// # Ok(()) }
+    /// ```
     pub fn domain(mut self, domain: impl Into<String>) -> Self {
         self.domain = Some(domain.into());
         self
     }
 
     /// The cookie's `Path` (default `/`).
+    ///
+    /// ```
+    /// use session_runtime::{ConfigError, SessionConfig};
+    /// # use axum::{Router, body::Body, http::Request, routing::get};
+    /// # use session_runtime::{MemoryStore, Session, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct Visit { pub visits: u32 }
+    /// # async fn set_cookie(config: SessionConfig) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|s: Session<Visit>| async move { s.set_visits(1) }))
+    /// #         .layer(SessionLayer::new(MemoryStore::new(), config));
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), session_runtime::ConfigError> {
+    ///
+    /// let config = SessionConfig::builder().path("/shop").build()?;
+    /// // The `Set-Cookie` header of a response that starts a session:
+    /// assert!(set_cookie(config).await.contains("Path=/shop"));
+    ///
+    /// assert!(matches!(
+    ///     SessionConfig::builder().path("shop").build(),
+    ///     Err(ConfigError::CookiePath(_)) // a path starts with `/`
+    /// ));
+    /// # Ok(()) }
+    /// ```
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
         self
     }
 
     /// The cookie's `SameSite` (default `Lax`). `None` requires `Secure`.
+    ///
+    /// ```
+    /// use session_runtime::{ConfigError, SameSite, SessionConfig};
+    /// # use axum::{Router, body::Body, http::Request, routing::get};
+    /// # use session_runtime::{MemoryStore, Session, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct Visit { pub visits: u32 }
+    /// # async fn set_cookie(config: SessionConfig) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|s: Session<Visit>| async move { s.set_visits(1) }))
+    /// #         .layer(SessionLayer::new(MemoryStore::new(), config));
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), session_runtime::ConfigError> {
+    ///
+    /// let config = SessionConfig::builder().same_site(SameSite::Strict).build()?;
+    /// // The `Set-Cookie` header of a response that starts a session:
+    /// assert!(set_cookie(config).await.contains("SameSite=Strict"));
+    ///
+    /// let refused = SessionConfig::builder()
+    ///     .same_site(SameSite::None)
+    ///     .insecure_allow_http()
+    ///     .build();
+    /// assert!(matches!(refused, Err(ConfigError::SameSiteNoneWithoutSecure)));
+    /// # Ok(()) }
+    /// ```
     pub fn same_site(mut self, same_site: SameSite) -> Self {
         self.same_site = same_site;
         self
@@ -235,6 +385,34 @@ impl SessionConfigBuilder {
     /// Anyone on the network path (shared Wi-Fi, a proxy) can then read the session token and
     /// take over the session. Use it only for local development over `http://` on a host that
     /// browsers do not treat as secure; `localhost` already works with `Secure` cookies.
+    ///
+    /// ```
+    /// use session_runtime::SessionConfig;
+    /// # use axum::{Router, body::Body, http::Request, routing::get};
+    /// # use session_runtime::{MemoryStore, Session, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct Visit { pub visits: u32 }
+    /// # async fn set_cookie(config: SessionConfig) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|s: Session<Visit>| async move { s.set_visits(1) }))
+    /// #         .layer(SessionLayer::new(MemoryStore::new(), config));
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), session_runtime::ConfigError> {
+    ///
+    /// let dev_only = cfg!(debug_assertions);
+    /// let mut builder = SessionConfig::builder();
+    /// if dev_only {
+    ///     builder = builder.insecure_allow_http(); // a dev box reached as `http://devbox:3000`
+    /// }
+    /// let config = builder.build()?;
+    /// // The `Set-Cookie` header of a response that starts a session:
+    /// assert_eq!(set_cookie(config).await.contains("Secure"), !dev_only);
+    /// # Ok(()) }
+    /// ```
     pub fn insecure_allow_http(mut self) -> Self {
         self.secure = false;
         self
@@ -242,12 +420,40 @@ impl SessionConfigBuilder {
 
     /// How long an unused session lives (default 30 minutes). Each use extends it, up to
     /// the absolute timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::{ConfigError, SessionConfig};
+    ///
+    /// let config = SessionConfig::builder()
+    ///     .idle_timeout(Duration::from_secs(15 * 60))
+    ///     .build()?;
+    /// assert_eq!(config.idle_timeout(), Duration::from_secs(15 * 60));
+    ///
+    /// assert!(matches!(
+    ///     SessionConfig::builder().idle_timeout(Duration::ZERO).build(),
+    ///     Err(ConfigError::Timeouts(_))
+    /// ));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
         self
     }
 
     /// How long a session lives at most, however active (default 12 hours).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionConfig;
+    ///
+    /// // A working day at most, then log in again.
+    /// let config = SessionConfig::builder()
+    ///     .absolute_timeout(Duration::from_secs(8 * 60 * 60))
+    ///     .build()?;
+    /// assert_eq!(config.absolute_timeout(), Duration::from_secs(8 * 60 * 60));
+    /// # Ok::<(), session_runtime::ConfigError>(())
+    /// ```
     pub fn absolute_timeout(mut self, absolute: Duration) -> Self {
         self.absolute_timeout = absolute;
         self
@@ -255,6 +461,25 @@ impl SessionConfigBuilder {
 
     /// The least time between two refreshes of rolling expiry (default 60 s): a request that
     /// changes nothing writes nothing unless this much time passed since the last refresh.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::{ConfigError, SessionConfig};
+    ///
+    /// // Fewer store writes for read-only traffic: refresh expiry at most every 5 minutes.
+    /// let config = SessionConfig::builder()
+    ///     .touch_interval(Duration::from_secs(5 * 60))
+    ///     .build()?;
+    /// # let _ = config;
+    ///
+    /// // It must be shorter than the idle timeout:
+    /// let refused = SessionConfig::builder()
+    ///     .idle_timeout(Duration::from_secs(5 * 60))
+    ///     .touch_interval(Duration::from_secs(5 * 60))
+    ///     .build();
+    /// assert!(matches!(refused, Err(ConfigError::Timeouts(_))));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
     pub fn touch_interval(mut self, interval: Duration) -> Self {
         self.touch_interval = interval;
         self
@@ -262,6 +487,32 @@ impl SessionConfigBuilder {
 
     /// The cap on a session's data in bytes (field names plus JSON values; default 16 KiB).
     /// A setter that would pass it fails with [`SessionError::TooLarge`](crate::SessionError::TooLarge).
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::{Request, StatusCode}, routing::post};
+    /// use session_runtime::{MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// use tower::ServiceExt as _;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct Notes {
+    ///     pub draft: String,
+    /// }
+    ///
+    /// async fn save_draft(session: Session<Notes>, draft: String) -> Result<(), SessionError> {
+    ///     session.set_draft(draft)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = SessionConfig::builder().max_data_bytes(1024).build()?;
+    /// let app = Router::new()
+    ///     .route("/draft", post(save_draft))
+    ///     .layer(SessionLayer::new(MemoryStore::new(), config));
+    ///
+    /// let res = app.oneshot(Request::post("/draft").body(Body::from("x".repeat(2000)))?).await?;
+    /// assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE); // `SessionError::TooLarge`
+    /// # Ok(()) }
+    /// ```
     pub fn max_data_bytes(mut self, bytes: usize) -> Self {
         self.max_data_bytes = bytes;
         self
@@ -269,6 +520,40 @@ impl SessionConfigBuilder {
 
     /// Where guards send anonymous browser requests (those that accept `text/html`): a `303`
     /// to this URL with `?next=` set to the requested path. Without it, guards answer `401`.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::{Request, StatusCode, header}, routing::get};
+    /// use session_runtime::{MemoryStore, RequireAuth, SessionConfig, SessionLayer, SessionSchema};
+    /// use tower::ServiceExt as _;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn account(user: RequireAuth<AppSession>) -> String {
+    ///     format!("the account of user {}", user.user_id())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = SessionConfig::builder().login_url("/login").build()?;
+    /// let app = Router::new()
+    ///     .route("/account", get(account))
+    ///     .layer(SessionLayer::new(MemoryStore::new(), config));
+    ///
+    /// // A browser that is not logged in is sent to the login page, with the way back:
+    /// let page = Request::get("/account").header(header::ACCEPT, "text/html").body(Body::empty())?;
+    /// let res = app.clone().oneshot(page).await?;
+    /// assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    /// assert_eq!(res.headers()[header::LOCATION], "/login?next=/account");
+    ///
+    /// // Any other client gets `401`:
+    /// let res = app.oneshot(Request::get("/account").body(Body::empty())?).await?;
+    /// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    /// # Ok(()) }
+    /// ```
     pub fn login_url(mut self, url: impl Into<String>) -> Self {
         self.login_url = Some(url.into());
         self
@@ -277,6 +562,37 @@ impl SessionConfigBuilder {
     /// Makes every login exclusive: logging in ends the user's other sessions, so a user
     /// has one session at a time (default off; per call, use
     /// [`Session::login_exclusive`](crate::Session::login_exclusive)).
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::Request, routing::post};
+    /// use session_runtime::{MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// use tower::ServiceExt as _;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn login(session: Session<AppSession>) -> Result<(), SessionError> {
+    ///     // ... check credentials first ...
+    ///     session.login(42).await
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = SessionConfig::builder().exclusive_login(true).build()?;
+    /// let layer = SessionLayer::new(MemoryStore::new(), config);
+    /// let admin = layer.admin::<AppSession>();
+    /// let app = Router::new().route("/login", post(login)).layer(layer);
+    ///
+    /// // User 42 logs in on a laptop, then on a phone: the laptop's session ends.
+    /// for _device in ["laptop", "phone"] {
+    ///     app.clone().oneshot(Request::post("/login").body(Body::empty())?).await?;
+    /// }
+    /// assert_eq!(admin.list(&42).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn exclusive_login(mut self, exclusive: bool) -> Self {
         self.exclusive_login = exclusive;
         self
@@ -284,6 +600,37 @@ impl SessionConfigBuilder {
 
     /// Caps how many sessions one user may have (default: no cap). A login past the cap ends
     /// the user's least recently used sessions.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::Request, routing::post};
+    /// use session_runtime::{MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// use tower::ServiceExt as _;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn login(session: Session<AppSession>) -> Result<(), SessionError> {
+    ///     // ... check credentials first ...
+    ///     session.login(42).await
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = SessionConfig::builder().max_sessions_per_user(2).build()?;
+    /// let layer = SessionLayer::new(MemoryStore::new(), config);
+    /// let admin = layer.admin::<AppSession>();
+    /// let app = Router::new().route("/login", post(login)).layer(layer);
+    ///
+    /// // A third device logs in: the least recently used of the other two is logged out.
+    /// for _device in ["laptop", "phone", "tablet"] {
+    ///     app.clone().oneshot(Request::post("/login").body(Body::empty())?).await?;
+    /// }
+    /// assert_eq!(admin.list(&42).await?.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn max_sessions_per_user(mut self, max: usize) -> Self {
         self.max_sessions_per_user = Some(max);
         self
@@ -291,6 +638,52 @@ impl SessionConfigBuilder {
 
     /// The clock that expiry decisions read (default: the system clock). Tests pass a
     /// [`ManualClock`](crate::ManualClock).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum::{Router, body::Body, http::{Request, header}, routing::get};
+    /// use session_runtime::{
+    ///     ManualClock, MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema,
+    /// };
+    /// use tower::ServiceExt as _;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct Visits {
+    ///     pub count: u32,
+    /// }
+    ///
+    /// async fn visit(session: Session<Visits>) -> Result<String, SessionError> {
+    ///     session.update_count(|n| *n += 1)?;
+    ///     Ok(session.count().to_string())
+    /// }
+    /// # async fn visit_with(app: &Router, cookie: &str) -> String {
+    /// #     let req = Request::get("/").header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+    /// #     let res = app.clone().oneshot(req).await.unwrap();
+    /// #     let body = axum::body::to_bytes(res.into_body(), 64).await.unwrap();
+    /// #     String::from_utf8(body.to_vec()).unwrap()
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new();
+    /// let config = SessionConfig::builder()
+    ///     .idle_timeout(Duration::from_secs(30 * 60))
+    ///     .clock(clock.clone())
+    ///     .build()?;
+    /// let app = Router::new()
+    ///     .route("/", get(visit))
+    ///     .layer(SessionLayer::new(MemoryStore::new(), config));
+    ///
+    /// let first = app.clone().oneshot(Request::get("/").body(Body::empty())?).await?;
+    /// let cookie = first.headers()[header::SET_COOKIE].to_str()?;
+    /// let cookie = cookie.split(';').next().unwrap_or_default(); // `session=...`
+    ///
+    /// clock.advance(Duration::from_secs(10 * 60));
+    /// assert_eq!(visit_with(&app, cookie).await, "2"); // the same session
+    /// clock.advance(Duration::from_secs(60 * 60));
+    /// assert_eq!(visit_with(&app, cookie).await, "1"); // idle for an hour: expired
+    /// # Ok(()) }
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -338,6 +731,18 @@ impl SessionConfigBuilder {
     /// `__Host-` prefix is combined with a `Domain`, a `Path` other than `/` or
     /// `insecure_allow_http()`, if the cookie name, path, domain or login URL is malformed,
     /// or if a timeout or the size cap is zero.
+    ///
+    /// ```
+    /// use session_runtime::SessionConfig;
+    ///
+    /// let config = SessionConfig::builder().login_url("/login").build()?;
+    /// # let _ = config;
+    ///
+    /// // The error says what to change:
+    /// let err = SessionConfig::builder().max_data_bytes(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "the session data size cap must be greater than zero");
+    /// # Ok::<(), session_runtime::ConfigError>(())
+    /// ```
     pub fn build(self) -> Result<SessionConfig, ConfigError> {
         if self.same_site == SameSite::None && !self.secure {
             return Err(ConfigError::SameSiteNoneWithoutSecure);

@@ -85,4 +85,13 @@ impl Reject for SessionError {
     }
 }
 
-rejection_type!(SessionError);
+rejection_type!(
+    SessionError,
+    example = r#"use axum::http::StatusCode;
+use session_runtime::{SessionError, StoreError, StoreOp};
+
+let too_large = SessionError::TooLarge { size: 20_000, limit: 16_384 };
+assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+let store_down = SessionError::from(StoreError::Timeout { op: StoreOp::Update });
+assert_eq!(store_down.status(), StatusCode::SERVICE_UNAVAILABLE);"#,
+);

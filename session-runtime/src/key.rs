@@ -106,6 +106,20 @@ impl<S, T> Key<S, T> {
     }
 
     /// The name under which the field is stored.
+    ///
+    /// ```
+    /// use session_runtime::SessionSchema;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     pub theme: Option<String>,
+    ///     #[session(rename = "c")]
+    ///     pub cart: Vec<u64>,
+    /// }
+    ///
+    /// assert_eq!(AppSession::THEME.name(), "theme");
+    /// assert_eq!(AppSession::CART.name(), "c");
+    /// ```
     #[must_use]
     pub const fn name(&self) -> &'static str {
         self.name
@@ -113,12 +127,46 @@ impl<S, T> Key<S, T> {
 
     /// Whether changing this field changes privileges (a `staff` or `superuser` field):
     /// the session token is rotated when such a change is saved.
+    ///
+    /// ```
+    /// use session_runtime::SessionSchema;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    ///     #[session(staff)]
+    ///     pub is_staff: bool,
+    ///     pub theme: Option<String>,
+    /// }
+    ///
+    /// assert!(AppSession::IS_STAFF.is_privileged());
+    /// assert!(!AppSession::THEME.is_privileged());
+    /// ```
     #[must_use]
     pub const fn is_privileged(&self) -> bool {
         self.privileged
     }
 
     /// The field's default value, returned when the session does not hold the field.
+    ///
+    /// ```
+    /// use session_runtime::SessionSchema;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     pub cart: Vec<u64>,
+    ///     #[session(default = "default_page_size")]
+    ///     pub page_size: u32,
+    /// }
+    ///
+    /// fn default_page_size() -> u32 {
+    ///     25
+    /// }
+    ///
+    /// assert!(AppSession::CART.default_value().is_empty()); // `Default::default()`
+    /// assert_eq!(AppSession::PAGE_SIZE.default_value(), 25);
+    /// ```
     #[must_use]
     pub fn default_value(&self) -> T {
         (self.default)()

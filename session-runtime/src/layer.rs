@@ -70,6 +70,33 @@ pub struct SessionLayer {
 
 impl SessionLayer {
     /// A layer keeping sessions in `store`, configured by `config`.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::{Request, header}, routing::post};
+    /// use session_runtime::{MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// use tower::ServiceExt as _;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct Prefs {
+    ///     pub theme: Option<String>,
+    /// }
+    ///
+    /// async fn dark(session: Session<Prefs>) -> Result<(), SessionError> {
+    ///     session.set_theme(Some("dark".to_owned()))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let app = Router::new()
+    ///     .route("/theme/dark", post(dark))
+    ///     .layer(SessionLayer::new(store.clone(), SessionConfig::default()));
+    ///
+    /// let res = app.oneshot(Request::post("/theme/dark").body(Body::empty())?).await?;
+    /// assert!(res.headers()[header::SET_COOKIE].to_str()?.starts_with("session="));
+    /// assert_eq!(store.len(), 1); // the session the handler started
+    /// # Ok(()) }
+    /// ```
     pub fn new(store: impl SessionStore, config: SessionConfig) -> Self {
         Self {
             store: Arc::new(store),

@@ -97,19 +97,87 @@ impl fmt::Debug for Update {
 }
 
 impl Record {
-    /// Whether the record has expired at `now`.
+    /// Whether the record has expired at `now`: a store's `load` returns no record for
+    /// which this is true.
+    ///
+    /// ```
+    /// # use std::collections::BTreeMap;
+    /// # use std::time::{Duration, SystemTime};
+    /// # use session_runtime::{PublicId, Record};
+    /// # let now = SystemTime::now();
+    /// # let record = Record {
+    /// #     public_id: PublicId::new("p1"),
+    /// #     user_id: Some("42".to_owned()),
+    /// #     data: BTreeMap::from([("theme".to_owned(), r#""dark""#.to_owned())]),
+    /// #     created_at: now,
+    /// #     last_seen: now,
+    /// #     expires_at: now + Duration::from_secs(30 * 60),
+    /// #     absolute_expires_at: now + Duration::from_secs(12 * 60 * 60),
+    /// #     authenticated_at: Some(now),
+    /// #     device: None,
+    /// #     version: 1,
+    /// # };
+    /// // `record` expires 30 minutes from `now`.
+    /// assert!(!record.is_expired(now));
+    /// assert!(record.is_expired(now + Duration::from_secs(30 * 60)));
+    /// ```
     #[must_use]
     pub fn is_expired(&self, now: SystemTime) -> bool {
         self.expires_at <= now
     }
 
     /// Bytes of field data (names and JSON values), the quantity the size cap limits.
+    ///
+    /// ```
+    /// # use std::collections::BTreeMap;
+    /// # use std::time::{Duration, SystemTime};
+    /// # use session_runtime::{PublicId, Record};
+    /// # let now = SystemTime::now();
+    /// # let record = Record {
+    /// #     public_id: PublicId::new("p1"),
+    /// #     user_id: Some("42".to_owned()),
+    /// #     data: BTreeMap::from([("theme".to_owned(), r#""dark""#.to_owned())]),
+    /// #     created_at: now,
+    /// #     last_seen: now,
+    /// #     expires_at: now + Duration::from_secs(30 * 60),
+    /// #     absolute_expires_at: now + Duration::from_secs(12 * 60 * 60),
+    /// #     authenticated_at: Some(now),
+    /// #     device: None,
+    /// #     version: 1,
+    /// # };
+    /// // One field: `theme` = `"dark"` (JSON text, quotes included).
+    /// assert_eq!(record.data_size(), "theme".len() + r#""dark""#.len());
+    /// ```
     #[must_use]
     pub fn data_size(&self) -> usize {
         self.data.iter().map(|(k, v)| k.len() + v.len()).sum()
     }
 
-    /// The public view of this record.
+    /// The public view of this record, as [`list_user`](crate::SessionStore::list_user)
+    /// returns it.
+    ///
+    /// ```
+    /// # use std::collections::BTreeMap;
+    /// # use std::time::{Duration, SystemTime};
+    /// # use session_runtime::{PublicId, Record};
+    /// # let now = SystemTime::now();
+    /// # let record = Record {
+    /// #     public_id: PublicId::new("p1"),
+    /// #     user_id: Some("42".to_owned()),
+    /// #     data: BTreeMap::from([("theme".to_owned(), r#""dark""#.to_owned())]),
+    /// #     created_at: now,
+    /// #     last_seen: now,
+    /// #     expires_at: now + Duration::from_secs(30 * 60),
+    /// #     absolute_expires_at: now + Duration::from_secs(12 * 60 * 60),
+    /// #     authenticated_at: Some(now),
+    /// #     device: None,
+    /// #     version: 1,
+    /// # };
+    /// let info = record.info();
+    /// assert_eq!(info.public_id, record.public_id);
+    /// assert_eq!(info.user_id.as_deref(), Some("42"));
+    /// assert_eq!(info.expires_at, record.expires_at);
+    /// ```
     #[must_use]
     pub fn info(&self) -> SessionInfo {
         SessionInfo {
@@ -159,6 +227,18 @@ impl Update {
     }
 
     /// Whether the update changes no field (it may still move the times).
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use session_runtime::Update;
+    ///
+    /// let touch = Update { last_seen: Some(SystemTime::now()), ..Update::default() };
+    /// assert!(touch.changes_no_field());
+    ///
+    /// let mut save = Update::default();
+    /// save.set.insert("theme".to_owned(), r#""dark""#.to_owned());
+    /// assert!(!save.changes_no_field());
+    /// ```
     #[must_use]
     pub fn changes_no_field(&self) -> bool {
         self.set.is_empty() && self.remove.is_empty()
@@ -187,7 +267,37 @@ impl Update {
         }
     }
 
-    /// Applies the update to a record in memory (what every store does, in its own way).
+    /// Applies the update to a record in memory (what every store does, in its own way),
+    /// and counts the write in its `version`.
+    ///
+    /// ```
+    /// # use std::collections::BTreeMap;
+    /// # use std::time::{Duration, SystemTime};
+    /// # use session_runtime::{PublicId, Record};
+    /// # let now = SystemTime::now();
+    /// # let mut record = Record {
+    /// #     public_id: PublicId::new("p1"),
+    /// #     user_id: Some("42".to_owned()),
+    /// #     data: BTreeMap::from([("theme".to_owned(), r#""dark""#.to_owned())]),
+    /// #     created_at: now,
+    /// #     last_seen: now,
+    /// #     expires_at: now + Duration::from_secs(30 * 60),
+    /// #     absolute_expires_at: now + Duration::from_secs(12 * 60 * 60),
+    /// #     authenticated_at: Some(now),
+    /// #     device: None,
+    /// #     version: 1,
+    /// # };
+    /// use session_runtime::Update;
+    ///
+    /// let mut update = Update::default();
+    /// update.set.insert("lang".to_owned(), r#""fr""#.to_owned());
+    /// update.remove.push("theme".to_owned());
+    /// update.apply_to(&mut record);
+    ///
+    /// assert_eq!(record.data.get("lang").map(String::as_str), Some(r#""fr""#));
+    /// assert!(!record.data.contains_key("theme"));
+    /// assert_eq!(record.version, 2);
+    /// ```
     pub fn apply_to(&self, record: &mut Record) {
         for name in &self.remove {
             record.data.remove(name);

@@ -87,12 +87,14 @@ pub(crate) trait Reject: fmt::Display {
     }
 }
 
-/// Implements `Error`, `IntoResponse` and a public `status()` for rejection types, all
-/// through their [`Reject`] impl.
+/// Implements `IntoResponse` and a public `status()` for a rejection type, both through its
+/// [`Reject`] impl; `$example` is the body of the doc example of its `status()`.
 macro_rules! rejection_type {
-    ($($ty:ty),* $(,)?) => {$(
+    ($ty:ty, example = $example:literal $(,)?) => {
         impl $ty {
-            /// The status this rejection answers with.
+            /// The HTTP status of its response.
+            ///
+            #[doc = concat!("```\n", $example, "\n```")]
             #[must_use]
             pub fn status(&self) -> ::http::StatusCode {
                 $crate::rejection::Reject::status(self)
@@ -105,7 +107,7 @@ macro_rules! rejection_type {
                 $crate::rejection::respond(&self)
             }
         }
-    )*};
+    };
 }
 pub(crate) use rejection_type;
 

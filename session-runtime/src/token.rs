@@ -81,19 +81,46 @@ impl fmt::Debug for Token {
 pub struct SessionKey([u8; 32]);
 
 impl SessionKey {
-    /// The 32 hash bytes.
+    /// The 32 hash bytes, for a store that keys records by bytes (a `BYTEA` or `BLOB`
+    /// column).
+    ///
+    /// ```
+    /// use session_runtime::SessionKey;
+    ///
+    /// let key = SessionKey::from_bytes([7; 32]);
+    /// let column: Vec<u8> = key.as_bytes().to_vec(); // what the store writes
+    /// assert_eq!(column.len(), 32);
+    /// ```
     #[must_use]
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
     /// Builds a key from 32 hash bytes, as read back from a store.
+    ///
+    /// ```
+    /// use session_runtime::SessionKey;
+    ///
+    /// let column: &[u8] = &[7; 32]; // as read from the store
+    /// let bytes: [u8; 32] = column.try_into().expect("a session key is 32 bytes");
+    /// let key = SessionKey::from_bytes(bytes);
+    /// assert_eq!(key.as_bytes(), &[7; 32]);
+    /// ```
     #[must_use]
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
 
     /// Lower-case hex, for stores that key by text.
+    ///
+    /// ```
+    /// use session_runtime::SessionKey;
+    ///
+    /// let key = SessionKey::from_bytes([0xab; 32]);
+    /// let redis_key = format!("myapp:session:{}", key.to_hex());
+    /// assert_eq!(redis_key.len(), "myapp:session:".len() + 64);
+    /// assert!(key.to_hex().starts_with("abab"));
+    /// ```
     #[must_use]
     pub fn to_hex(&self) -> String {
         use fmt::Write as _;
@@ -241,7 +268,17 @@ impl PublicId {
         }
     }
 
-    /// The id as text.
+    /// The id as text (base64url for the ids the library makes: safe in a URL as it is).
+    ///
+    /// ```
+    /// use session_runtime::{PublicId, SessionSummary};
+    ///
+    /// fn revoke_url(session: &SessionSummary) -> String {
+    ///     format!("/sessions/{}", session.id.as_str())
+    /// }
+    ///
+    /// assert_eq!(PublicId::new("Qh3v").as_str(), "Qh3v");
+    /// ```
     #[must_use]
     pub fn as_str(&self) -> &str {
         match &self.0 {

@@ -56,6 +56,24 @@ struct Config {
 impl CsrfLayer {
     /// The full check: origin, and the session's token in the `x-csrf-token` header or the
     /// `csrf_token` field of a URL-encoded form.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::{Request, StatusCode}, routing::post};
+    /// use session_runtime::{CsrfLayer, MemoryStore, SessionConfig, SessionLayer};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let app: Router = Router::new()
+    ///     .route("/transfer", post(|| async { "sent" }))
+    ///     .layer(CsrfLayer::new())
+    ///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+    ///
+    /// // No token (see `CsrfToken` for a form that carries one): refused.
+    /// let res = app.oneshot(Request::post("/transfer").body(Body::empty())?).await?;
+    /// assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::with(false)
@@ -63,6 +81,31 @@ impl CsrfLayer {
 
     /// Only the origin check (`Sec-Fetch-Site`, `Origin`), for endpoints that accept only
     /// JSON bodies, which a cross-site form cannot send.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::{Request, StatusCode}, routing::post};
+    /// use session_runtime::{CsrfLayer, MemoryStore, SessionConfig, SessionLayer};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let api: Router = Router::new()
+    ///     .route("/api/cart", post(|| async { "added" }))
+    ///     .layer(CsrfLayer::origin_only())
+    ///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+    ///
+    /// let request = |site: &str| {
+    ///     Request::post("/api/cart")
+    ///         .header("sec-fetch-site", site) // what the browser says of the request
+    ///         .header("content-type", "application/json")
+    ///         .body(Body::from("[42]"))
+    /// };
+    /// let res = api.clone().oneshot(request("same-origin")?).await?;
+    /// assert_eq!(res.status(), StatusCode::OK); // no token needed
+    /// let res = api.oneshot(request("cross-site")?).await?;
+    /// assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn origin_only() -> Self {
         Self::with(true)
@@ -83,6 +126,33 @@ impl CsrfLayer {
     ///
     /// Every trusted origin can make requests with your users' sessions: trust only origins
     /// you control.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::{Request, StatusCode, header}, routing::post};
+    /// use session_runtime::{CsrfLayer, MemoryStore, SessionConfig, SessionLayer};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The API at `api.example.com`, called by the front end at `www.example.com`:
+    /// let api: Router = Router::new()
+    ///     .route("/cart", post(|| async { "added" }))
+    ///     .layer(CsrfLayer::origin_only().trust_origin("https://www.example.com"))
+    ///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+    ///
+    /// let from = |origin: &str| {
+    ///     Request::post("/cart")
+    ///         .header(header::HOST, "api.example.com")
+    ///         .header(header::ORIGIN, origin)
+    ///         .header("sec-fetch-site", "same-site")
+    ///         .body(Body::empty())
+    /// };
+    /// let res = api.clone().oneshot(from("https://www.example.com")?).await?;
+    /// assert_eq!(res.status(), StatusCode::OK);
+    /// let res = api.oneshot(from("https://blog.example.com")?).await?;
+    /// assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn trust_origin(self, origin: impl Into<String>) -> Self {
         let c = &self.config;

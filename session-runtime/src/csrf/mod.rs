@@ -63,6 +63,67 @@ pub(crate) const CSRF_FIELD: &str = "csrf_token";
 /// Extracting it creates the token, and so the session, if there is none yet: a login form
 /// needs one before anyone logs in.
 ///
+/// A form protected by [`CsrfLayer`], and what the layer does with it:
+///
+/// ```
+/// use axum::{Form, Router, response::Html, routing::get};
+/// use serde::Deserialize;
+/// use session_runtime::{CsrfLayer, CsrfToken, MemoryStore, SessionConfig, SessionLayer};
+/// // To drive the app as a browser would:
+/// use axum::{body::Body, http::{Request, StatusCode, header}};
+/// use tower::ServiceExt as _;
+///
+/// async fn edit_profile(csrf: CsrfToken) -> Html<String> {
+///     Html(format!(
+///         r#"<form method="post" action="/profile">
+///              <input type="hidden" name="csrf_token" value="{csrf}">
+///              <input name="display_name">
+///              <button>Save</button>
+///            </form>"#
+///     ))
+/// }
+///
+/// #[derive(Deserialize)]
+/// struct Profile {
+///     display_name: String,
+/// }
+///
+/// // Runs only for a form that carries the session's token: `CsrfLayer` checked it.
+/// async fn save_profile(Form(profile): Form<Profile>) -> String {
+///     format!("saved {}", profile.display_name)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app: Router = Router::new()
+///     .route("/profile", get(edit_profile).post(save_profile))
+///     .layer(CsrfLayer::new())
+///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+///
+/// // The browser loads the form, and the session cookie with it:
+/// let res = app.clone().oneshot(Request::get("/profile").body(Body::empty())?).await?;
+/// let cookie = res.headers()[header::SET_COOKIE].to_str()?.split(';').next().unwrap().to_owned();
+/// let html = String::from_utf8(axum::body::to_bytes(res.into_body(), 4096).await?.to_vec())?;
+/// let token = html.split(r#"name="csrf_token" value=""#).nth(1).unwrap().split('"').next().unwrap();
+///
+/// // A submission of a form: the browser sends the cookie with it.
+/// let submit = |form: String| {
+///     Request::post("/profile")
+///         .header(header::COOKIE, &cookie)
+///         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+///         .body(Body::from(form))
+/// };
+///
+/// // The form, with the token in it:
+/// let sent = submit(format!("csrf_token={token}&display_name=Ada"))?;
+/// assert_eq!(app.clone().oneshot(sent).await?.status(), StatusCode::OK);
+///
+/// // A form on another site that the browser is made to submit: no token, refused.
+/// let forged = submit("display_name=Mallory".to_owned())?;
+/// assert_eq!(app.oneshot(forged).await?.status(), StatusCode::FORBIDDEN);
+/// # Ok(()) }
+/// ```
+///
 /// # Rejections
 ///
 /// As [`Session`](crate::Session): `500` without a session layer, `503` if the store fails.
@@ -70,7 +131,40 @@ pub(crate) const CSRF_FIELD: &str = "csrf_token";
 pub struct CsrfToken(String);
 
 impl CsrfToken {
-    /// The token.
+    /// The token, for scripts: a page's `<meta>` tag or a JSON answer, which the script
+    /// sends back in the `x-csrf-token` header of its unsafe requests.
+    ///
+    /// ```
+    /// use axum::{Json, Router, routing::{get, post}};
+    /// use serde_json::{Value, json};
+    /// use session_runtime::{CsrfLayer, CsrfToken, MemoryStore, SessionConfig, SessionLayer};
+    /// use axum::{body::Body, http::{Request, StatusCode, header}};
+    /// use tower::ServiceExt as _;
+    ///
+    /// async fn csrf_token(csrf: CsrfToken) -> Json<Value> {
+    ///     Json(json!({ "csrf_token": csrf.as_str() }))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let app: Router = Router::new()
+    ///     .route("/csrf", get(csrf_token))
+    ///     .route("/api/cart", post(|| async { "added" }))
+    ///     .layer(CsrfLayer::new())
+    ///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
+    ///
+    /// let res = app.clone().oneshot(Request::get("/csrf").body(Body::empty())?).await?;
+    /// let cookie = res.headers()[header::SET_COOKIE].to_str()?.split(';').next().unwrap().to_owned();
+    /// let body: Value = serde_json::from_slice(&axum::body::to_bytes(res.into_body(), 1024).await?)?;
+    /// let token = body["csrf_token"].as_str().unwrap();
+    ///
+    /// let req = Request::post("/api/cart")
+    ///     .header(header::COOKIE, cookie)
+    ///     .header("x-csrf-token", token)
+    ///     .body(Body::empty())?;
+    /// assert_eq!(app.oneshot(req).await?.status(), StatusCode::OK);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0

@@ -63,4 +63,11 @@ impl Reject for CsrfRejection {
     }
 }
 
-rejection_type!(CsrfRejection);
+rejection_type!(
+    CsrfRejection,
+    example = r#"use axum::http::StatusCode;
+use session_runtime::CsrfRejection;
+
+assert_eq!(CsrfRejection::BadToken.status(), StatusCode::FORBIDDEN);
+assert_eq!(CsrfRejection::FormTooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);"#,
+);

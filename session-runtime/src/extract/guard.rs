@@ -144,18 +144,69 @@ pub type RequireSuperuser<S> = Guard<S, <S as Guardable<Superuser>>::Policy>;
 
 impl<S: HasUserId, P: Policy<S>> Guard<S, P> {
     /// The logged-in user's id: the plain id type, since the guard proved it is there.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn orders(user: RequireAuth<AppSession>) -> String {
+    ///     let id: i64 = user.user_id(); // not an `Option`: no guest gets here
+    ///     format!("orders of user {id}")
+    /// }
+    /// ```
     #[must_use]
     pub fn user_id(&self) -> S::UserId {
         self.user_id.clone()
     }
 
     /// The underlying session, for `logout`, `rotate` and typed-key access.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn logout(user: RequireAuth<AppSession>) -> Result<(), SessionError> {
+    ///     user.session().logout().await
+    /// }
+    /// ```
     #[must_use]
     pub fn session(&self) -> &Session<S> {
         &self.session
     }
 
     /// Gives up the guard for the session it wraps.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    ///     pub exports: u32,
+    /// }
+    ///
+    /// async fn export(user: RequireAuth<AppSession>) -> Result<String, SessionError> {
+    ///     let session = user.into_session();
+    ///     // A task that the handler waits for, which owns the session it uses:
+    ///     let task = tokio::spawn(async move {
+    ///         // ... build the export ...
+    ///         session.update_exports(|n| *n += 1)?;
+    ///         Ok::<_, SessionError>(format!("export number {}", session.exports()))
+    ///     });
+    ///     task.await.expect("the export task panicked")
+    /// }
+    /// ```
     #[must_use]
     pub fn into_session(self) -> Session<S> {
         self.session

@@ -41,12 +41,41 @@ pub struct RequireRecentLogin<S: HasUserId, const MAX_AGE_SECS: u64> {
 
 impl<S: HasUserId, const MAX_AGE_SECS: u64> RequireRecentLogin<S, MAX_AGE_SECS> {
     /// The logged-in user's id.
+    ///
+    /// ```
+    /// use session_runtime::{RequireRecentLogin, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn change_email(user: RequireRecentLogin<AppSession, 300>) -> String {
+    ///     format!("changing the email address of user {}", user.user_id())
+    /// }
+    /// ```
     #[must_use]
     pub fn user_id(&self) -> S::UserId {
         self.auth.user_id()
     }
 
     /// The underlying session.
+    ///
+    /// ```
+    /// use session_runtime::{RequireRecentLogin, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn change_password(user: RequireRecentLogin<AppSession, 300>) -> Result<(), SessionError> {
+    ///     // ... store the new password ...
+    ///     user.session().password_changed().await.map(drop) // sign out every other device
+    /// }
+    /// ```
     #[must_use]
     pub fn session(&self) -> &Session<S> {
         self.auth.session()
@@ -128,7 +157,17 @@ impl Reject for RecentLoginRejection {
     }
 }
 
-rejection_type!(RecentLoginRejection);
+rejection_type!(
+    RecentLoginRejection,
+    example = r#"use axum::http::StatusCode;
+use session_runtime::RecentLoginRejection;
+
+// A stale login: `401` for an API client, `303` to the login page for a browser.
+let api = RecentLoginRejection::Stale { login_redirect: None };
+assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+let browser = RecentLoginRejection::Stale { login_redirect: Some("/login?next=/pay".into()) };
+assert_eq!(browser.status(), StatusCode::SEE_OTHER);"#,
+);
 
 impl<S: HasUserId, St: Send + Sync, const MAX_AGE_SECS: u64> FromRequestParts<St>
     for RequireRecentLogin<S, MAX_AGE_SECS>

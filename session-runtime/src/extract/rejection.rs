@@ -112,4 +112,11 @@ impl Reject for SessionRejection {
     }
 }
 
-rejection_type!(SessionRejection);
+rejection_type!(
+    SessionRejection,
+    example = r#"use axum::http::StatusCode;
+use session_runtime::SessionRejection;
+
+assert_eq!(SessionRejection::StoreUnavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+assert_eq!(SessionRejection::Forbidden { role: "staff" }.status(), StatusCode::FORBIDDEN);"#,
+);

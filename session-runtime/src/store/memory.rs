@@ -295,6 +295,35 @@ impl fmt::Debug for MemoryStoreBuilder {
 impl MemoryStoreBuilder {
     /// The most sessions the store holds (default 1,000,000). At the cap, new anonymous
     /// sessions are refused; logins are not.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::{Request, StatusCode}, routing::post};
+    /// use session_runtime::{MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// use tower::ServiceExt as _;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct Cart {
+    ///     pub items: Vec<u64>,
+    /// }
+    ///
+    /// async fn add(session: Session<Cart>) -> Result<(), SessionError> {
+    ///     session.update_items(|items| items.push(7))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::builder().max_records(1).build();
+    /// let app = Router::new()
+    ///     .route("/cart", post(add))
+    ///     .layer(SessionLayer::new(store.clone(), SessionConfig::default()));
+    ///
+    /// let first_guest = app.clone().oneshot(Request::post("/cart").body(Body::empty())?).await?;
+    /// assert_eq!(first_guest.status(), StatusCode::OK);
+    /// let second_guest = app.oneshot(Request::post("/cart").body(Body::empty())?).await?;
+    /// assert_eq!(second_guest.status(), StatusCode::SERVICE_UNAVAILABLE); // the store is full
+    /// assert_eq!(store.len(), 1);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn max_records(mut self, max: usize) -> Self {
         self.max_records = max;
@@ -302,6 +331,44 @@ impl MemoryStoreBuilder {
     }
 
     /// How often the background task deletes expired sessions (default 60 s).
+    ///
+    /// Seen in a test, on a [`ManualClock`](crate::ManualClock) and Tokio's paused time:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::{ManualClock, MemoryStore};
+    /// # use axum::{Router, body::Body, http::Request, routing::post};
+    /// # use session_runtime::{Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct Prefs { pub theme: Option<String> }
+    /// # async fn set_theme(session: Session<Prefs>) -> Result<(), SessionError> {
+    /// #     session.set_theme(Some("dark".to_owned()))
+    /// # }
+    /// # fn app(store: &MemoryStore, clock: &ManualClock) -> Router {
+    /// #     Router::new()
+    /// #         .route("/theme", post(set_theme))
+    /// #         .layer(SessionLayer::new(store.clone(), SessionConfig::builder().clock(clock.clone()).build().unwrap()))
+    /// # }
+    /// # async fn start_session(store: &MemoryStore, clock: &ManualClock) {
+    /// #     app(store, clock).oneshot(Request::post("/theme").body(Body::empty()).unwrap()).await.unwrap();
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    ///
+    /// let clock = ManualClock::new();
+    /// let store = MemoryStore::builder()
+    ///     .sweep_interval(Duration::from_secs(60))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// start_session(&store, &clock).await; // a request that stores a session, on `clock`
+    /// assert_eq!(store.len(), 1);
+    ///
+    /// clock.advance(Duration::from_secs(60 * 60)); // past the idle timeout
+    /// tokio::time::sleep(Duration::from_secs(61)).await; // the sweep runs meanwhile
+    /// assert_eq!(store.len(), 0);
+    /// # }
+    /// ```
     #[must_use]
     pub fn sweep_interval(mut self, every: Duration) -> Self {
         self.sweep_interval = Some(every);
@@ -310,6 +377,38 @@ impl MemoryStoreBuilder {
 
     /// Turns the background sweep off; expired sessions are then only removed when read or
     /// by calling [`SessionStore::sweep`].
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use session_runtime::{MemoryStore, SessionStore as _};
+    /// # use axum::{Router, body::Body, http::Request, routing::post};
+    /// # use session_runtime::{Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct Prefs { pub theme: Option<String> }
+    /// # async fn set_theme(session: Session<Prefs>) -> Result<(), SessionError> {
+    /// #     session.set_theme(Some("dark".to_owned()))
+    /// # }
+    /// # fn app(store: &MemoryStore) -> Router {
+    /// #     Router::new()
+    /// #         .route("/theme", post(set_theme))
+    /// #         .layer(SessionLayer::new(store.clone(), SessionConfig::default()))
+    /// # }
+    /// # async fn start_session(store: &MemoryStore) {
+    /// #     app(store).oneshot(Request::post("/theme").body(Body::empty()).unwrap()).await.unwrap();
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), session_runtime::StoreError> {
+    ///
+    /// let store = MemoryStore::builder().no_background_sweep().build();
+    /// start_session(&store).await; // a request that stores a session
+    ///
+    /// // Your own job sweeps instead; here, as of a day later:
+    /// let tomorrow = SystemTime::now() + Duration::from_secs(24 * 60 * 60);
+    /// assert_eq!(store.sweep(tomorrow).await?, 1);
+    /// assert!(store.is_empty());
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn no_background_sweep(mut self) -> Self {
         self.sweep_interval = None;
@@ -335,6 +434,15 @@ impl MemoryStoreBuilder {
     }
 
     /// Builds the store.
+    ///
+    /// ```
+    /// use session_runtime::{MemoryStore, SessionConfig, SessionLayer};
+    ///
+    /// let store = MemoryStore::builder().max_records(100_000).build();
+    /// assert!(store.is_empty());
+    /// let layer = SessionLayer::new(store, SessionConfig::default());
+    /// # let _ = layer;
+    /// ```
     #[must_use]
     pub fn build(self) -> MemoryStore {
         MemoryStore {
@@ -353,6 +461,22 @@ impl MemoryStoreBuilder {
 
 impl MemoryStore {
     /// An empty store with the default settings.
+    ///
+    /// ```
+    /// use session_runtime::{MemoryStore, SessionAdmin, SessionConfig, SessionLayer, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// let store = MemoryStore::new();
+    /// // Clones share the sessions: the layer and an admin handle see the same ones.
+    /// let layer = SessionLayer::new(store.clone(), SessionConfig::default());
+    /// let admin = SessionAdmin::<AppSession>::new(store);
+    /// # let _ = (layer, admin);
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::builder().build()
@@ -380,12 +504,67 @@ impl MemoryStore {
     }
 
     /// How many records the store holds (expired ones included until swept).
+    ///
+    /// ```
+    /// use session_runtime::MemoryStore;
+    /// # use axum::{Router, body::Body, http::Request, routing::post};
+    /// # use session_runtime::{Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct Prefs { pub theme: Option<String> }
+    /// # async fn set_theme(session: Session<Prefs>) -> Result<(), SessionError> {
+    /// #     session.set_theme(Some("dark".to_owned()))
+    /// # }
+    /// # fn app(store: &MemoryStore) -> Router {
+    /// #     Router::new()
+    /// #         .route("/theme", post(set_theme))
+    /// #         .layer(SessionLayer::new(store.clone(), SessionConfig::default()))
+    /// # }
+    /// # async fn start_session(store: &MemoryStore) {
+    /// #     app(store).oneshot(Request::post("/theme").body(Body::empty()).unwrap()).await.unwrap();
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    ///
+    /// let store = MemoryStore::new();
+    /// start_session(&store).await; // a request whose handler sets a field
+    /// start_session(&store).await; // another browser
+    /// assert_eq!(store.len(), 2);
+    /// # }
+    /// ```
     #[must_use]
     pub fn len(&self) -> usize {
         self.inner.len.load(Ordering::Relaxed)
     }
 
     /// Whether the store holds no record.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::Request, routing::get};
+    /// use session_runtime::{MemoryStore, Session, SessionConfig, SessionLayer, SessionSchema};
+    /// use tower::ServiceExt as _;
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct Prefs {
+    ///     pub theme: Option<String>,
+    /// }
+    ///
+    /// async fn theme(session: Session<Prefs>) -> String {
+    ///     session.theme().unwrap_or_else(|| "light".to_owned())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let app = Router::new()
+    ///     .route("/theme", get(theme))
+    ///     .layer(SessionLayer::new(store.clone(), SessionConfig::default()));
+    ///
+    /// // A guest who only reads stores nothing:
+    /// app.oneshot(Request::get("/theme").body(Body::empty())?).await?;
+    /// assert!(store.is_empty());
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0

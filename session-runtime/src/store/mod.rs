@@ -118,6 +118,21 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes every record expired at `now`. Returns how many were deleted.
+    ///
+    /// Every store of this crate also sweeps in a background task unless built with
+    /// `no_background_sweep()`; a job of your own may call this instead.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use session_runtime::{MemoryStore, SessionStore as _};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), session_runtime::StoreError> {
+    /// let store = MemoryStore::builder().no_background_sweep().build();
+    /// let swept = store.sweep(SystemTime::now()).await?;
+    /// assert_eq!(swept, 0); // nothing had expired
+    /// # Ok(()) }
+    /// ```
     fn sweep(&self, now: SystemTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     // ---- without waiting ----

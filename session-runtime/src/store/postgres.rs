@@ -27,6 +27,13 @@ const MAX_IDLE: Duration = Duration::from_secs(60);
 /// Sessions in PostgreSQL: every app instance that reaches the database sees the same
 /// sessions.
 ///
+/// Available with the `postgres` feature of `session-runtime`, which is off by default. The
+/// crate is not on crates.io: turn the feature on in its `git` (or `path`) dependency:
+///
+/// ```toml
+/// session-runtime = { git = "<repository URL>", features = ["postgres"] }
+/// ```
+///
 /// One table (default `sessions`, optionally schema-qualified as `schema.table`), created
 /// with its indexes on first connect (an idempotent migration under an advisory lock, so
 /// instances starting together do not race), holds one row per session keyed by the token's
@@ -75,6 +82,8 @@ struct Inner {
 }
 
 /// Configures a [`PostgresStore`]; see [`PostgresStore::builder`].
+///
+/// Available with the `postgres` feature.
 #[derive(Clone)]
 #[must_use]
 pub struct PostgresStoreBuilder {
@@ -102,6 +111,21 @@ impl fmt::Debug for PostgresStoreBuilder {
 impl PostgresStoreBuilder {
     /// The table to keep sessions in (default `sessions`): `name` or `schema.name`, each an
     /// identifier of letters, digits and `_`. The schema must exist; the table is created.
+    ///
+    /// A name that is not one is refused before any connection is made:
+    ///
+    /// ```
+    /// use session_runtime::{PostgresStore, StoreError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let refused = PostgresStore::builder("postgres://app@localhost/app")
+    ///     .table("auth.web-sessions") // `-` is not allowed: try `auth.web_sessions`
+    ///     .connect()
+    ///     .await;
+    /// assert!(matches!(refused, Err(StoreError::Config { .. })));
+    /// # }
+    /// ```
     pub fn table(mut self, name: impl Into<String>) -> Self {
         self.table = name.into();
         self
@@ -109,6 +133,19 @@ impl PostgresStoreBuilder {
 
     /// The longest getting a connection may take, waiting for a free one or opening a new
     /// one (default 2 s).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use session_runtime::PostgresStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = PostgresStore::builder("postgres://app@db.internal/app")
+    ///     .connect_timeout(Duration::from_millis(500))
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub fn connect_timeout(mut self, limit: Duration) -> Self {
         self.connect_timeout = limit;
         self
@@ -116,18 +153,56 @@ impl PostgresStoreBuilder {
 
     /// The longest one operation may take, connecting included (default 3 s); past it the
     /// operation fails with [`StoreError::Timeout`] and the request gets `503`.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use session_runtime::PostgresStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = PostgresStore::builder("postgres://app@db.internal/app")
+    ///     .command_timeout(Duration::from_secs(1))
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub fn command_timeout(mut self, limit: Duration) -> Self {
         self.command_timeout = limit;
         self
     }
 
     /// The most connections open at once (default 10).
+    ///
+    /// ```no_run
+    /// use session_runtime::PostgresStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = PostgresStore::builder("postgres://app@db.internal/app")
+    ///     .max_connections(20)
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
         self
     }
 
     /// How often a background task deletes expired sessions (default 5 minutes).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use session_runtime::PostgresStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = PostgresStore::builder("postgres://app@db.internal/app")
+    ///     .sweep_interval(Duration::from_secs(60 * 60))
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub fn sweep_interval(mut self, every: Duration) -> Self {
         self.sweep_interval = Some(every);
         self
@@ -135,6 +210,21 @@ impl PostgresStoreBuilder {
 
     /// No background sweep: expired sessions are then only deleted by
     /// [`SessionStore::sweep`] (they are never returned by a read either way).
+    ///
+    /// ```no_run
+    /// use std::time::SystemTime;
+    /// use session_runtime::{PostgresStore, SessionStore as _};
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// // Many app instances: only the one that runs the nightly job sweeps.
+    /// let store = PostgresStore::builder("postgres://app@db.internal/app")
+    ///     .no_background_sweep()
+    ///     .connect()
+    ///     .await?;
+    /// let swept = store.sweep(SystemTime::now()).await?;
+    /// println!("{swept} expired sessions deleted");
+    /// # Ok(()) }
+    /// ```
     pub fn no_background_sweep(mut self) -> Self {
         self.sweep_interval = None;
         self
@@ -144,6 +234,20 @@ impl PostgresStoreBuilder {
     /// the same clock as the layer's configuration
     /// ([`SessionConfigBuilder::clock`](crate::SessionConfigBuilder::clock)), so that
     /// tests that move time see expired sessions swept.
+    ///
+    /// ```no_run
+    /// use session_runtime::{ManualClock, PostgresStore, SessionConfig, SessionLayer};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new();
+    /// let store = PostgresStore::builder("postgres://app@localhost/app_test")
+    ///     .clock(clock.clone())
+    ///     .connect()
+    ///     .await?;
+    /// let layer = SessionLayer::new(store, SessionConfig::builder().clock(clock).build()?);
+    /// # let _ = layer;
+    /// # Ok(()) }
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -156,6 +260,17 @@ impl PostgresStoreBuilder {
     /// [`StoreError::Config`] for a malformed URL or an invalid table name;
     /// [`StoreError::Backend`] or [`StoreError::Timeout`] (operation [`StoreOp::Setup`]) if
     /// the database cannot be reached or the schema cannot be created.
+    ///
+    /// ```
+    /// use session_runtime::{PostgresStore, StoreError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Settings that cannot work are refused before connecting:
+    /// let refused = PostgresStore::builder("mysql://app@localhost/app").connect().await;
+    /// assert!(matches!(refused, Err(StoreError::Config { .. })));
+    /// # }
+    /// ```
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         let table = TableName::parse(&self.table)?;
         if !(self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")) {
@@ -214,6 +329,17 @@ impl PostgresStore {
     /// # Errors
     ///
     /// As [`PostgresStoreBuilder::connect`].
+    ///
+    /// ```no_run
+    /// use session_runtime::{PostgresStore, SessionConfig, SessionLayer};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let url = std::env::var("DATABASE_URL")?; // postgres://user:password@host/db
+    /// let store = PostgresStore::connect(&url).await?;
+    /// let layer = SessionLayer::new(store, SessionConfig::default());
+    /// # let _ = layer;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::builder(url).connect().await
     }
@@ -247,6 +373,18 @@ impl PostgresStore {
     }
 
     /// The table the store keeps sessions in, as configured (`sessions`, `app.sessions`).
+    ///
+    /// ```no_run
+    /// use session_runtime::PostgresStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = PostgresStore::builder("postgres://app@db.internal/app")
+    ///     .table("auth.sessions")
+    ///     .connect()
+    ///     .await?;
+    /// assert_eq!(store.table(), "auth.sessions");
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn table(&self) -> &str {
         &self.inner.sql.table

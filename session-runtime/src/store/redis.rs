@@ -36,6 +36,13 @@ const SWEEP_BATCH: usize = 500;
 /// Sessions in Redis (6.2 or later) or Valkey: every app instance that reaches the server
 /// sees the same sessions, and the server deletes each session at its expiry by itself.
 ///
+/// Available with the `redis` feature of `session-runtime`, which is off by default. The
+/// crate is not on crates.io: turn the feature on in its `git` (or `path`) dependency:
+///
+/// ```toml
+/// session-runtime = { git = "<repository URL>", features = ["redis"] }
+/// ```
+///
 /// Each session is a hash keyed by the token's SHA-256, with one hash field per session field,
 /// so a save writes only the fields it changed. Every write is a Lua script that first checks
 /// the session still exists, so a save never re-creates a session that was logged out,
@@ -72,6 +79,8 @@ struct Inner {
 }
 
 /// Configures a [`RedisStore`]; see [`RedisStore::builder`].
+///
+/// Available with the `redis` feature.
 #[derive(Clone)]
 #[must_use]
 pub struct RedisStoreBuilder {
@@ -98,12 +107,40 @@ impl RedisStoreBuilder {
     /// The prefix of every key the store writes (default `session:`), so several apps can
     /// share one server. Printable ASCII without spaces or glob characters (`*?[]\`),
     /// at most 64 characters.
+    ///
+    /// A prefix that is not one is refused before any connection is made:
+    ///
+    /// ```
+    /// use session_runtime::{RedisStore, StoreError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let refused = RedisStore::builder("redis://127.0.0.1:6379")
+    ///     .prefix("shop session:") // no spaces: try `shop:session:`
+    ///     .connect()
+    ///     .await;
+    /// assert!(matches!(refused, Err(StoreError::Config { .. })));
+    /// # }
+    /// ```
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
     }
 
     /// The longest one connection attempt may take (default 2 s).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use session_runtime::RedisStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = RedisStore::builder("redis://cache.internal:6379")
+    ///     .connect_timeout(Duration::from_millis(500))
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub fn connect_timeout(mut self, limit: Duration) -> Self {
         self.connect_timeout = limit;
         self
@@ -111,6 +148,19 @@ impl RedisStoreBuilder {
 
     /// The longest one operation may take (default 3 s); past it the operation fails with
     /// [`StoreError::Timeout`] and the request gets `503`.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use session_runtime::RedisStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = RedisStore::builder("redis://cache.internal:6379")
+    ///     .command_timeout(Duration::from_millis(250))
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub fn command_timeout(mut self, limit: Duration) -> Self {
         self.command_timeout = limit;
         self
@@ -118,12 +168,41 @@ impl RedisStoreBuilder {
 
     /// How often a background task deletes sessions expired by the app's clock and trims
     /// the expiry index (default 5 minutes; the server expires sessions by itself anyway).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use session_runtime::RedisStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = RedisStore::builder("redis://cache.internal:6379")
+    ///     .sweep_interval(Duration::from_secs(30 * 60))
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub fn sweep_interval(mut self, every: Duration) -> Self {
         self.sweep_interval = Some(every);
         self
     }
 
-    /// No background sweep.
+    /// No background sweep. The server still deletes each session at its expiry, but the
+    /// expiry index keeps an entry per expired session until [`SessionStore::sweep`] trims
+    /// it: call that from a job of your own.
+    ///
+    /// ```no_run
+    /// use std::time::SystemTime;
+    /// use session_runtime::{RedisStore, SessionStore as _};
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = RedisStore::builder("redis://cache.internal:6379")
+    ///     .no_background_sweep()
+    ///     .connect()
+    ///     .await?;
+    /// // In the nightly job:
+    /// store.sweep(SystemTime::now()).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn no_background_sweep(mut self) -> Self {
         self.sweep_interval = None;
         self
@@ -133,6 +212,20 @@ impl RedisStoreBuilder {
     /// the same clock as the layer's configuration
     /// ([`SessionConfigBuilder::clock`](crate::SessionConfigBuilder::clock)), so that
     /// tests that move time see expired sessions swept.
+    ///
+    /// ```no_run
+    /// use session_runtime::{ManualClock, RedisStore, SessionConfig, SessionLayer};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new();
+    /// let store = RedisStore::builder("redis://127.0.0.1:6379/15")
+    ///     .clock(clock.clone())
+    ///     .connect()
+    ///     .await?;
+    /// let layer = SessionLayer::new(store, SessionConfig::builder().clock(clock).build()?);
+    /// # let _ = layer;
+    /// # Ok(()) }
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -144,6 +237,17 @@ impl RedisStoreBuilder {
     ///
     /// [`StoreError::Config`] for a malformed URL or prefix; [`StoreError::Backend`] or
     /// [`StoreError::Timeout`] (operation [`StoreOp::Setup`]) if the server cannot be reached.
+    ///
+    /// ```
+    /// use session_runtime::{RedisStore, StoreError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Settings that cannot work are refused before connecting:
+    /// let refused = RedisStore::builder("http://127.0.0.1:6379").connect().await;
+    /// assert!(matches!(refused, Err(StoreError::Config { .. })));
+    /// # }
+    /// ```
     pub async fn connect(self) -> Result<RedisStore, StoreError> {
         let valid = self.prefix.len() <= 64
             && self
@@ -200,6 +304,17 @@ impl RedisStore {
     /// # Errors
     ///
     /// As [`RedisStoreBuilder::connect`].
+    ///
+    /// ```no_run
+    /// use session_runtime::{RedisStore, SessionConfig, SessionLayer};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let url = std::env::var("REDIS_URL")?; // redis://:password@host:6379/0
+    /// let store = RedisStore::connect(&url).await?;
+    /// let layer = SessionLayer::new(store, SessionConfig::default());
+    /// # let _ = layer;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::builder(url).connect().await
     }
@@ -232,6 +347,15 @@ impl RedisStore {
     }
 
     /// The prefix of every key this store writes.
+    ///
+    /// ```no_run
+    /// use session_runtime::RedisStore;
+    ///
+    /// # async fn run() -> Result<(), session_runtime::StoreError> {
+    /// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+    /// assert_eq!(store.prefix(), "session:"); // the default
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn prefix(&self) -> &str {
         &self.inner.prefix

@@ -21,6 +21,13 @@ use crate::token::{PublicId, SessionKey};
 /// Sessions in an SQLite file: embedded (bundled SQLite, no server), persistent across
 /// restarts of the app.
 ///
+/// Available with the `sqlite` feature of `session-runtime`, which is off by default. The
+/// crate is not on crates.io: turn the feature on in its `git` (or `path`) dependency:
+///
+/// ```toml
+/// session-runtime = { git = "<repository URL>", features = ["sqlite"] }
+/// ```
+///
 /// One table (default `sessions`, created with its indexes on first use) holds one row per
 /// session, keyed by the token's SHA-256; the fields live in a JSON column that each save
 /// patches in a single `UPDATE ... json_patch(...)`, so concurrent saves of different fields
@@ -30,13 +37,18 @@ use crate::token::{PublicId, SessionKey};
 ///
 /// Clones share the same connections.
 ///
-/// ```no_run
+/// ```
 /// use session_runtime::{SessionConfig, SessionLayer, SqliteStore};
 ///
-/// # async fn run() -> Result<(), session_runtime::StoreError> {
-/// let store = SqliteStore::open("sessions.db").await?;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-type", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let store = SqliteStore::open(dir.join("sessions.db")).await?;
 /// let layer = SessionLayer::new(store, SessionConfig::default());
-/// # let _ = layer; Ok(()) }
+/// # let _ = layer;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -52,6 +64,8 @@ struct Inner {
 }
 
 /// Configures a [`SqliteStore`]; see [`SqliteStore::builder`].
+///
+/// Available with the `sqlite` feature.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SqliteStoreBuilder {
@@ -66,6 +80,23 @@ pub struct SqliteStoreBuilder {
 impl SqliteStoreBuilder {
     /// The table to keep sessions in (default `sessions`): letters, digits and `_`, not
     /// starting with a digit.
+    ///
+    /// ```
+    /// use session_runtime::{SqliteStore, StoreError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-table", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("app.db"); // a database the app uses for more than sessions
+    /// let store = SqliteStore::builder(&path).table("web_sessions").open().await?;
+    /// # let _ = store;
+    ///
+    /// let refused = SqliteStore::builder(&path).table("web-sessions").open().await;
+    /// assert!(matches!(refused, Err(StoreError::Config { .. })));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn table(mut self, name: impl Into<String>) -> Self {
         self.table = name.into();
         self
@@ -73,18 +104,68 @@ impl SqliteStoreBuilder {
 
     /// The longest one operation may take, waiting for the file lock included (default 3 s);
     /// past it the operation fails with [`StoreError::Timeout`] and the request gets `503`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SqliteStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-command-timeout", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let store = SqliteStore::builder(dir.join("sessions.db"))
+    ///     .command_timeout(Duration::from_millis(500))
+    ///     .open()
+    ///     .await?;
+    /// # let _ = store;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn command_timeout(mut self, limit: Duration) -> Self {
         self.command_timeout = limit;
         self
     }
 
     /// How many connections serve reads (default 4). Writes always use one.
+    ///
+    /// ```
+    /// use session_runtime::SqliteStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-read-connections", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let store = SqliteStore::builder(dir.join("sessions.db"))
+    ///     .read_connections(8)
+    ///     .open()
+    ///     .await?;
+    /// # let _ = store;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn read_connections(mut self, n: u32) -> Self {
         self.readers = n.max(1);
         self
     }
 
     /// How often a background task deletes expired sessions (default 5 minutes).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SqliteStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-sweep-interval", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let store = SqliteStore::builder(dir.join("sessions.db"))
+    ///     .sweep_interval(Duration::from_secs(60))
+    ///     .open()
+    ///     .await?;
+    /// # let _ = store;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn sweep_interval(mut self, every: Duration) -> Self {
         self.sweep_interval = Some(every);
         self
@@ -92,6 +173,26 @@ impl SqliteStoreBuilder {
 
     /// No background sweep: expired sessions are then only deleted by
     /// [`SessionStore::sweep`] (they are never returned by a read either way).
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use session_runtime::{SessionStore as _, SqliteStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-no-sweep", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let store = SqliteStore::builder(dir.join("sessions.db"))
+    ///     .no_background_sweep()
+    ///     .open()
+    ///     .await?;
+    ///
+    /// // A job of your own, run every night:
+    /// let swept = store.sweep(SystemTime::now()).await?;
+    /// assert_eq!(swept, 0); // nothing had expired
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn no_background_sweep(mut self) -> Self {
         self.sweep_interval = None;
         self
@@ -101,6 +202,25 @@ impl SqliteStoreBuilder {
     /// the same clock as the layer's configuration
     /// ([`SessionConfigBuilder::clock`](crate::SessionConfigBuilder::clock)), so that
     /// tests that move time see expired sessions swept.
+    ///
+    /// ```
+    /// use session_runtime::{ManualClock, SessionConfig, SessionLayer, SqliteStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-clock", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let clock = ManualClock::new();
+    /// let store = SqliteStore::builder(dir.join("sessions.db"))
+    ///     .clock(clock.clone())
+    ///     .open()
+    ///     .await?;
+    /// let config = SessionConfig::builder().clock(clock).build()?;
+    /// let layer = SessionLayer::new(store, config);
+    /// # let _ = layer;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -112,6 +232,25 @@ impl SqliteStoreBuilder {
     ///
     /// [`StoreError::Config`] for an invalid table name; [`StoreError::Backend`] (operation
     /// [`StoreOp::Setup`]) if the file cannot be opened or the schema cannot be created.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SqliteStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-builder-open", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("sessions.db");
+    /// let store = SqliteStore::builder(&path)
+    ///     .command_timeout(Duration::from_secs(1))
+    ///     .open()
+    ///     .await?;
+    /// assert!(path.exists()); // created with its table
+    /// # let _ = store;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn open(self) -> Result<SqliteStore, StoreError> {
         let table = TableName::parse(&self.table)?;
         let options = SqliteConnectOptions::new()
@@ -166,23 +305,62 @@ impl SqliteStore {
     /// # Errors
     ///
     /// As [`SqliteStoreBuilder::open`].
+    ///
+    /// Sessions outlive the app: a store opened again on the same file has them.
+    ///
+    /// ```
+    /// use session_runtime::{SessionAdmin, SqliteStore};
+    /// # use axum::{Router, body::Body, http::Request, routing::post};
+    /// # use session_runtime::{Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct AppSession {
+    /// #     #[session(user_id)]
+    /// #     pub user_id: Option<i64>,
+    /// # }
+    /// # async fn log_in_42(store: &SqliteStore) {
+    /// #     let app: Router = Router::new()
+    /// #         .route("/login", post(|s: Session<AppSession>| async move { s.login(42).await }))
+    /// #         .layer(SessionLayer::new(store.clone(), SessionConfig::default()));
+    /// #     app.oneshot(Request::post("/login").body(Body::empty()).unwrap()).await.unwrap();
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-open", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("sessions.db");
+    /// let store = SqliteStore::open(&path).await?;
+    /// log_in_42(&store).await; // a request in which user 42 logs in
+    /// store.close().await; // the app stops
+    ///
+    /// let store = SqliteStore::open(&path).await?; // and starts again
+    /// assert_eq!(SessionAdmin::<AppSession>::new(store).list(&42).await?.len(), 1);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::builder(path).open().await
     }
 
     /// A builder for a store in the file at `path` with other settings.
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
     /// use session_runtime::SqliteStore;
     ///
-    /// # async fn run() -> Result<(), session_runtime::StoreError> {
-    /// let store = SqliteStore::builder("/var/lib/app/sessions.db")
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-builder", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let store = SqliteStore::builder(dir.join("sessions.db"))
     ///     .table("web_sessions")
     ///     .command_timeout(Duration::from_secs(1))
     ///     .open()
     ///     .await?;
-    /// # let _ = store; Ok(()) }
+    /// # let _ = store;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
     /// ```
     pub fn builder(path: impl AsRef<Path>) -> SqliteStoreBuilder {
         SqliteStoreBuilder {
@@ -196,12 +374,44 @@ impl SqliteStore {
     }
 
     /// The file the store keeps sessions in.
+    ///
+    /// ```
+    /// use session_runtime::SqliteStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-path", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("sessions.db");
+    /// let store = SqliteStore::open(&path).await?;
+    /// assert_eq!(store.path(), path);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
     /// Closes the connections; further operations fail with [`StoreError::Backend`].
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use session_runtime::{SessionStore as _, SqliteStore, StoreError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("session-runtime-doc-{}-close", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let store = SqliteStore::open(dir.join("sessions.db")).await?;
+    /// // ... serve requests until shutdown, then:
+    /// store.close().await;
+    ///
+    /// let after = store.sweep(SystemTime::now()).await;
+    /// assert!(matches!(after, Err(StoreError::Backend { .. })));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn close(&self) {
         self.inner.reader.close().await;
         self.inner.writer.close().await;
