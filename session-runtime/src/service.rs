@@ -213,7 +213,8 @@ where
 /// Puts the cookie on the response (a failed save turns it into a `503`), gives a browser
 /// the page of a rejection, and keeps shared caches from serving one visitor's session to
 /// another: `Vary: Cookie` on every response whose request read its session (`committed`
-/// is there), `Cache-Control: no-store` on every response that sets or removes the cookie.
+/// is there), `Cache-Control: no-store` on every response that sets or removes a cookie of
+/// this crate.
 fn finish(
     res: Response,
     committed: Option<Committed>,
@@ -221,7 +222,10 @@ fn finish(
     shared: Option<&Shared>,
 ) -> Response {
     let read = committed.is_some();
-    let (cookie, failed) = committed.map_or((None, None), |c| (c.cookie, c.failed));
+    let (cookie, others, failed) = match committed {
+        Some(c) => (c.cookie, c.other_cookies, c.failed),
+        None => (None, Vec::new(), None),
+    };
     let mut res = match failed {
         None => res,
         Some(error) => {
@@ -235,10 +239,13 @@ fn finish(
     if read {
         vary_on_cookie(res.headers_mut());
     }
-    if let Some(cookie) = cookie {
+    let mut cookies = cookie.into_iter().chain(others).peekable();
+    if cookies.peek().is_some() {
         let headers = res.headers_mut();
-        headers.append(SET_COOKIE, cookie);
-        // Replaces any caching the handler allowed: a stored copy would hand this cookie
+        for cookie in cookies {
+            headers.append(SET_COOKIE, cookie);
+        }
+        // Replaces any caching the handler allowed: a stored copy would hand these cookies
         // to whoever the cache serves next.
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

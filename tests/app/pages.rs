@@ -126,7 +126,7 @@ async fn logout_form_clears_the_cookie_and_goes_home() {
     let app = app();
     let mut b = Browser::new(&app);
     b.post("/login", "username=alice&password=alice-pass").await;
-    let old = b.cookie.clone().unwrap();
+    let old = b.session_token().unwrap();
     let r = b.post("/logout", "").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.headers["location"], "/");
@@ -152,10 +152,83 @@ async fn cross_site_form_posts_are_refused() {
     let mut b = Browser::new(&app);
     b.get("/").await;
     let token = crate::browser::csrf_in(&b.get("/").await.body).unwrap();
-    let req = crate::common::request("POST", "/cart", b.cookie.as_deref())
+    let req = crate::common::request("POST", "/cart", None)
+        .header("cookie", b.cookie_header().unwrap())
         .header("content-type", "application/x-www-form-urlencoded")
         .header("sec-fetch-site", "cross-site")
         .body(axum::body::Body::from(format!("item=1&csrf_token={token}")))
         .unwrap();
     assert_eq!(crate::common::send(&app, req).await.status, 403);
+}
+
+/// Anonymous forms keep no server state (DESIGN §2, §3b): the login page, and a failed
+/// login, leave no session record and no session cookie, only the CSRF token's own cookie.
+#[tokio::test]
+async fn the_login_page_and_a_failed_login_store_nothing() {
+    let store = session_runtime::MemoryStore::new();
+    let app = crate::server::router(store.clone(), crate::USERS.clone());
+    let mut b = Browser::new(&app);
+    let page = b.get("/login").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.set_cookie(crate::COOKIE).is_none(),
+        "no session cookie"
+    );
+    assert!(b.cookie("__Host-csrf").is_some(), "the token's own cookie");
+    assert!(store.is_empty(), "rendering the form stored nothing");
+
+    let r = b.post("/login", "username=alice&password=nope").await;
+    assert_eq!(r.status, 401);
+    assert!(
+        b.session_token().is_none(),
+        "a failed login leaves no session"
+    );
+    assert!(store.is_empty());
+
+    // The visitor's token gets them in; the session's own token takes over from there.
+    let r = b.post("/login", "username=alice&password=alice-pass").await;
+    assert_eq!(r.status, 303);
+    assert!(b.session_token().is_some());
+    assert_eq!(store.len(), 1);
+    let home = b.get("/").await;
+    assert!(home.body.contains("alice"), "{}", home.body);
+    assert!(
+        b.cookie("__Host-csrf").is_none(),
+        "removed once the session's token took over"
+    );
+    let r = b.post("/logout", "").await;
+    assert_eq!(r.status, 303);
+}
+
+/// A full store (the memory store's cap on guest sessions reached) must not take down pages
+/// that need no session: the login page still renders and signing in still works (the cap
+/// holds guests only); only a new guest session is refused.
+#[tokio::test]
+async fn a_full_store_leaves_the_login_page_up() {
+    let store = session_runtime::MemoryStore::builder()
+        .max_records(1)
+        .build();
+    let app = crate::server::router(store.clone(), crate::USERS.clone());
+    let mut first = Browser::new(&app);
+    assert_eq!(first.post("/cart", "item=1").await.status, 303);
+    assert_eq!(store.len(), 1, "the store is full");
+
+    let mut b = Browser::new(&app);
+    for page in ["/login", "/login?next=/admin", "/"] {
+        assert_eq!(b.get(page).await.status, 200, "{page}");
+    }
+    assert_eq!(
+        b.post("/login", "username=alice&password=nope")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        b.post("/cart", "item=2").await.status,
+        503,
+        "no room for a guest"
+    );
+    let r = b.post("/login", "username=alice&password=alice-pass").await;
+    assert_eq!(r.status, 303);
+    assert!(b.get("/").await.body.contains("alice"));
 }

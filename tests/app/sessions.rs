@@ -168,8 +168,8 @@ async fn the_sessions_page_lists_and_revokes_with_buttons() {
             json!({"username": "alice", "password": "alice-pass"}).to_string(),
         ))
         .unwrap();
-    b.cookie = send(&app, req).await.token();
-    let this = b.cookie.clone().unwrap();
+    let this = send(&app, req).await.token().unwrap();
+    b.set_session_token(this.clone());
     let page = b.get("/sessions").await;
     assert_eq!(page.status, 200);
     assert!(

@@ -16,7 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::origin::is_cross_site;
-use super::{CSRF_FIELD, CSRF_HEADER, CsrfRejection, stored_token};
+use super::{CSRF_FIELD, CSRF_HEADER, CsrfRejection, expected_token};
 use crate::extract::SessionRejection;
 
 /// The largest form body searched for the token (64 KiB by default).
@@ -265,7 +265,7 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
     ctx.load(req.headers(), None)
         .await
         .map_err(|_| CsrfRejection::Session(SessionRejection::StoreUnavailable))?;
-    let expected = stored_token(&ctx).ok_or(CsrfRejection::BadToken)?;
+    let expected = expected_token(&ctx, req.headers()).ok_or(CsrfRejection::BadToken)?;
 
     if let Some(header) = req.headers().get(CSRF_HEADER) {
         let provided = header.to_str().map_err(|_| CsrfRejection::BadToken)?;

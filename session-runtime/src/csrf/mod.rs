@@ -1,9 +1,11 @@
 //! Cross-site request forgery protection: a per-session token for forms, and a layer that
 //! checks it and the request's origin on unsafe methods.
 //!
-//! - [`CsrfToken`] (an extractor) gives the session's token for a hidden form field named
-//!   `csrf_token`, creating it (and so the session) on first use. A login replaces it, so a
-//!   token seen before login is useless after.
+//! - [`CsrfToken`] (an extractor) gives the token for a hidden form field named
+//!   `csrf_token`: the session's, created on first use; for a visitor who has no session
+//!   (the login form), a token in a cookie of its own (`__Host-csrf`), so that rendering a
+//!   form never creates a session. A login replaces the token, so a token seen before login
+//!   is useless after.
 //! - [`CsrfLayer`] refuses `POST`, `PUT`, `PATCH` and `DELETE` requests that a browser marks
 //!   as cross-site (`Sec-Fetch-Site`), or whose `Origin` is not this host, with `403`; and,
 //!   unless built with [`CsrfLayer::origin_only`], those that do not carry the session's token
@@ -33,11 +35,13 @@
 mod layer;
 mod origin;
 mod rejection;
+mod visitor;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use axum_core::extract::FromRequestParts;
+use http::HeaderMap;
 use http::request::Parts;
 
 pub use layer::{CsrfLayer, CsrfService};
@@ -60,8 +64,12 @@ pub(crate) const CSRF_FIELD: &str = "csrf_token";
 /// `x-csrf-token` header of scripted requests). `Display` writes the token, which is
 /// base64url and needs no HTML escaping.
 ///
-/// Extracting it creates the token, and so the session, if there is none yet: a login form
-/// needs one before anyone logs in.
+/// With a session, the token is the session's, created on first use (and replaced at every
+/// login). A visitor without a session (the login form, before anyone logs in) gets a
+/// token that needs no server state: it travels in a cookie of its own, `__Host-csrf`
+/// (`csrf` if the session cookie is not `Secure`; `HttpOnly`, `SameSite=Strict`), and
+/// [`CsrfLayer`] compares the form's field with it. Rendering a form never creates a
+/// session record; once a session exists its token takes over and the cookie is removed.
 ///
 /// A form protected by [`CsrfLayer`], and what the layer does with it:
 ///
@@ -100,11 +108,14 @@ pub(crate) const CSRF_FIELD: &str = "csrf_token";
 ///     .layer(CsrfLayer::new())
 ///     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
 ///
-/// // The browser loads the form, and the session cookie with it:
+/// // The browser loads the form, and the cookie of its token with it (a visitor without a
+/// // session: the token's own cookie, no session record):
 /// let res = app.clone().oneshot(Request::get("/profile").body(Body::empty())?).await?;
 /// let cookie = res.headers()[header::SET_COOKIE].to_str()?.split(';').next().unwrap().to_owned();
 /// let html = String::from_utf8(axum::body::to_bytes(res.into_body(), 4096).await?.to_vec())?;
 /// let token = html.split(r#"name="csrf_token" value=""#).nth(1).unwrap().split('"').next().unwrap();
+///
+/// assert!(cookie.starts_with("__Host-csrf="));
 ///
 /// // A submission of a form: the browser sends the cookie with it.
 /// let submit = |form: String| {
@@ -191,11 +202,48 @@ impl<St: Send + Sync> FromRequestParts<St> for CsrfToken {
         ctx.load(&parts.headers, None)
             .await
             .map_err(|_| SessionRejection::StoreUnavailable)?;
-        session_token(&ctx).map(CsrfToken).map_err(|error| {
-            tracing::error!(%error, "could not create a CSRF token");
-            SessionRejection::StoreUnavailable
-        })
+        form_token(&ctx, &parts.headers)
+            .map(CsrfToken)
+            .map_err(|error| {
+                tracing::error!(%error, "could not create a CSRF token");
+                SessionRejection::StoreUnavailable
+            })
     }
+}
+
+/// The token a form of this request carries: the session's (created if it has none) when
+/// there is a session, else the visitor cookie's (issued if the request brought none), so
+/// that a form for a visitor without a session writes nothing to the store.
+fn form_token(ctx: &Context, headers: &HeaderMap) -> Result<String, StoreError> {
+    let secure = ctx.shared.config.cookie.secure;
+    let (visitor, has_visitor_cookie) = visitor::read(headers, secure);
+    if ctx.has_record() {
+        if has_visitor_cookie {
+            // The session's token has taken over: the visitor's is of no more use.
+            ctx.send_cookie(visitor::removal(secure));
+        }
+        return session_token(ctx);
+    }
+    if let Some(token) = visitor {
+        return Ok(token);
+    }
+    let (token, set_cookie) = visitor::issue(secure)?;
+    ctx.send_cookie(set_cookie);
+    Ok(token)
+}
+
+/// The token an unsafe request must carry back: the session's when it has one; else, for a
+/// guest, the visitor cookie's (a form rendered before the session existed). A logged-in
+/// session without a token accepts none: a token from before the login is useless after.
+pub(crate) fn expected_token(ctx: &Context, headers: &HeaderMap) -> Option<String> {
+    if let Some(token) = stored_token(ctx) {
+        return Some(token);
+    }
+    let logged_in = ctx.with_user_id_json(|_| ()).is_some();
+    if logged_in {
+        return None;
+    }
+    visitor::read(headers, ctx.shared.config.cookie.secure).0
 }
 
 fn encode(token: &str) -> String {
@@ -220,7 +268,7 @@ fn session_token(ctx: &Context) -> Result<String, StoreError> {
 }
 
 /// The session's token, if it has one.
-pub(crate) fn stored_token(ctx: &Context) -> Option<String> {
+fn stored_token(ctx: &Context) -> Option<String> {
     ctx.with_value(CSRF_KEY, |json| json.and_then(decode).map(str::to_owned))
 }
 

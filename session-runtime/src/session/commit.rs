@@ -13,8 +13,10 @@ use crate::token::SessionKey;
 
 /// The outcome of the response phase.
 pub(crate) struct Committed {
-    /// The `Set-Cookie` value to add, if any.
+    /// The session cookie's `Set-Cookie` value to add, if any.
     pub(crate) cookie: Option<HeaderValue>,
+    /// The other cookies of this crate to set or remove (see `State::other_cookies`).
+    pub(crate) other_cookies: Vec<HeaderValue>,
     /// A store failure while saving: the response becomes a `503`.
     pub(crate) failed: Option<StoreError>,
 }
@@ -89,27 +91,18 @@ impl Context {
             },
             plan => return Err(plan),
         };
-        Ok(Committed {
-            cookie: self.cookie(&self.state()),
-            failed,
-        })
+        Ok(self.committed(failed))
     }
 
     /// Makes the write [`plan`](Self::plan) asked for, then computes the cookie.
     pub(crate) async fn commit(&self, plan: Plan) -> Committed {
         let failed = self.write(plan).await.err();
-        Committed {
-            cookie: self.cookie(&self.state()),
-            failed,
-        }
+        self.committed(failed)
     }
 
     /// The outcome when [`plan`](Self::plan) found nothing to write.
     pub(crate) fn commit_nothing(&self) -> Committed {
-        Committed {
-            cookie: self.cookie(&self.state()),
-            failed: None,
-        }
+        self.committed(None)
     }
 
     async fn write(&self, plan: Plan) -> Result<(), StoreError> {
@@ -177,6 +170,17 @@ impl Context {
     }
 
     /// The `Set-Cookie` value the response needs, if any.
+    /// The response phase's outcome, once the store writes are done (`failed`: how they
+    /// failed): the cookies the response sets or removes.
+    fn committed(&self, failed: Option<StoreError>) -> Committed {
+        let mut st = self.state();
+        Committed {
+            cookie: self.cookie(&st),
+            other_cookies: std::mem::take(&mut st.other_cookies),
+            failed,
+        }
+    }
+
     fn cookie(&self, st: &State) -> Option<HeaderValue> {
         let config = &self.shared.config.cookie;
         match st.cookie {

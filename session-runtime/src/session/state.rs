@@ -72,6 +72,9 @@ pub(crate) struct State {
     /// A privilege field changed: rotate the token when saving.
     pub(crate) rotate_pending: bool,
     pub(crate) cookie: CookieOut,
+    /// Other cookies of this crate the response sets or removes, whole `Set-Cookie` values
+    /// (a feature's own, such as the CSRF cookie of a visitor without a session).
+    pub(crate) other_cookies: Vec<HeaderValue>,
     /// The schemas this request viewed the session through: their keys are live.
     pub(crate) schemas: Schemas,
 }
@@ -254,6 +257,17 @@ impl Context {
     /// Runs `f` on the user id's JSON text, under the lock.
     pub(crate) fn with_user_id_json<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
         self.state().user_id().map(f)
+    }
+
+    /// Whether the request has a stored session (loaded, or created by a login).
+    pub(crate) fn has_record(&self) -> bool {
+        self.state().bound.is_some()
+    }
+
+    /// Adds a cookie of this crate, besides the session cookie, to the response: a whole
+    /// `Set-Cookie` value, set or removed by a feature (see `State::other_cookies`).
+    pub(crate) fn send_cookie(&self, set_cookie: HeaderValue) {
+        self.state().other_cookies.push(set_cookie);
     }
 
     /// The stored session's public id.
