@@ -120,6 +120,13 @@ mod session;
 mod store;
 mod token;
 
+/// Not part of the API: thin wrappers around the parsers of untrusted input, for the fuzz
+/// targets in `fuzz/`. Only with the `fuzzing` feature; exempt from semver.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
+
 pub use admin::{SessionAdmin, SessionSummary};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};

@@ -2,6 +2,7 @@
 //! drive this same router in-process.
 
 pub mod api;
+pub mod next;
 pub mod pages;
 mod users;
 

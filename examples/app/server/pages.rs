@@ -51,23 +51,7 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-/// Where to go after login: `next` if it is a path on this site, else `/`.
-///
-/// Refuses absolute URLs, scheme-relative `//host`, backslash tricks (`/\host`) and control
-/// characters, so the login form is no open redirect.
-pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.chars().any(|c| c.is_control() || c == '\\') =>
-        {
-            n
-        }
-        _ => "/",
-    }
-}
+pub use super::next::safe_next;
 
 pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String> {
     let csrf = csrf_field(&csrf);

@@ -9,7 +9,7 @@ use std::task::{Context as TaskContext, Poll};
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse as _, Response};
 use http::header::CONTENT_TYPE;
-use http::{Method, Request};
+use http::{HeaderMap, Method, Request};
 use http_body_util::BodyExt as _;
 use subtle::ConstantTimeEq as _;
 use tower_layer::Layer;
@@ -267,9 +267,8 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
         .map_err(|_| CsrfRejection::Session(SessionRejection::StoreUnavailable))?;
     let expected = expected_token(&ctx, req.headers()).ok_or(CsrfRejection::BadToken)?;
 
-    if let Some(header) = req.headers().get(CSRF_HEADER) {
-        let provided = header.to_str().map_err(|_| CsrfRejection::BadToken)?;
-        return if same_token(provided, &expected) {
+    if let Some(carries) = header_carries(req.headers(), &expected) {
+        return if carries {
             Ok(req)
         } else {
             Err(CsrfRejection::BadToken)
@@ -295,18 +294,34 @@ async fn check(config: &Config, req: Request<Body>) -> Result<Request<Body>, Csr
             }
         })?
         .to_bytes();
-    let matches = form_urlencoded::parse(&bytes)
-        .find(|(name, _)| name == CSRF_FIELD)
-        .is_some_and(|(_, value)| same_token(&value, &expected));
-    if !matches {
+    if !form_carries(&bytes, &expected) {
         return Err(CsrfRejection::BadToken);
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
+/// What the `x-csrf-token` header says: `None` if the request has none, else whether it
+/// carries `expected` (a value that is not visible ASCII carries nothing).
+pub(crate) fn header_carries(headers: &HeaderMap, expected: &str) -> Option<bool> {
+    let header = headers.get(CSRF_HEADER)?;
+    Some(
+        header
+            .to_str()
+            .is_ok_and(|provided| same_token(provided, expected)),
+    )
+}
+
+/// Whether an `application/x-www-form-urlencoded` body carries `expected` in its first
+/// `csrf_token` field.
+pub(crate) fn form_carries(body: &[u8], expected: &str) -> bool {
+    form_urlencoded::parse(body)
+        .find(|(name, _)| name == CSRF_FIELD)
+        .is_some_and(|(_, value)| same_token(&value, expected))
+}
+
 /// Whether a `Content-Type` names an HTML form's encoding. Media types are
 /// case-insensitive (RFC 9110 §8.3.1), and parameters such as `charset` may follow.
-fn is_urlencoded_form(content_type: &str) -> bool {
+pub(crate) fn is_urlencoded_form(content_type: &str) -> bool {
     content_type.split(';').next().is_some_and(|media| {
         media
             .trim()

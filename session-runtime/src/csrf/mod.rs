@@ -32,10 +32,10 @@
 //!     .layer(SessionLayer::new(MemoryStore::new(), SessionConfig::default()));
 //! ```
 
-mod layer;
-mod origin;
+pub(crate) mod layer;
+pub(crate) mod origin;
 mod rejection;
-mod visitor;
+pub(crate) mod visitor;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -320,7 +320,7 @@ pub(crate) fn login_redirect(parts: &Parts, config: &ConfigInner) -> Option<Stri
 
 /// `url` with its query's `next` parameter set to `next` (percent-encoded); its other
 /// parameters and its fragment are kept.
-fn with_next(url: &str, next: &str) -> String {
+pub(crate) fn with_next(url: &str, next: &str) -> String {
     let (url, fragment) = match url.split_once('#') {
         Some((url, fragment)) => (url, Some(fragment)),
         None => (url, None),

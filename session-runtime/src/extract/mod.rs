@@ -2,7 +2,7 @@
 //! every extractor. Each one finds the request's session context (see `service.rs`), has it
 //! loaded (see `session/load.rs`), and wraps it in a typed view.
 
-mod guard;
+pub(crate) mod guard;
 mod optional;
 pub mod policy;
 mod recent_login;

@@ -24,17 +24,7 @@ pub(crate) async fn bounded<T>(
     }
 }
 
-/// Milliseconds since the Unix epoch, the resolution every external store keeps (times
-/// before 1970 clamp to 0, after year 292 million to `i64::MAX`).
-pub(crate) fn to_millis(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The inverse of [`to_millis`].
-pub(crate) fn from_millis(ms: i64) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
+pub(crate) use super::codec::{from_millis, to_millis};
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,12 @@
 //! The storage contract: one async, fallible trait, one error type, and the stores.
 
+#[cfg(any(
+    feature = "postgres",
+    feature = "redis",
+    feature = "sqlite",
+    feature = "fuzzing"
+))]
+pub(crate) mod codec;
 #[cfg(any(feature = "postgres", feature = "redis", feature = "sqlite"))]
 mod deadline;
 mod error;

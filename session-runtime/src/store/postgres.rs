@@ -12,10 +12,11 @@ use sqlx::postgres::{
 };
 use sqlx::{AssertSqlSafe, Postgres, Row as _};
 
+use super::codec::{Columns, record_from_columns};
 use super::deadline::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded, from_millis, to_millis,
 };
-use super::sql::{DEFAULT_TABLE, TableName, decode_data, encode_data, encode_set, map_err};
+use super::sql::{DEFAULT_TABLE, TableName, encode_data, encode_set, map_err};
 use super::{SessionStore, StoreError, StoreOp, sweeper};
 use crate::clock::{Clock, SystemClock};
 use crate::record::{Record, SessionInfo, Update};
@@ -653,21 +654,17 @@ fn corrupt(e: sqlx::Error) -> StoreError {
 }
 
 fn record_from(row: &PgRow) -> Result<Record, StoreError> {
-    let data: String = row.try_get("data").map_err(corrupt)?;
-    Ok(Record {
-        public_id: PublicId::new(row.try_get::<String, _>("public_id").map_err(corrupt)?),
+    record_from_columns(Columns {
+        public_id: row.try_get("public_id").map_err(corrupt)?,
         user_id: row.try_get("user_id").map_err(corrupt)?,
-        data: decode_data(&data)?,
-        created_at: from_millis(row.try_get("created_at").map_err(corrupt)?),
-        last_seen: from_millis(row.try_get("last_seen").map_err(corrupt)?),
-        expires_at: from_millis(row.try_get("expires_at").map_err(corrupt)?),
-        absolute_expires_at: from_millis(row.try_get("absolute_expires_at").map_err(corrupt)?),
-        authenticated_at: row
-            .try_get::<Option<i64>, _>("authenticated_at")
-            .map_err(corrupt)?
-            .map(from_millis),
+        data: row.try_get("data").map_err(corrupt)?,
+        created_at: row.try_get("created_at").map_err(corrupt)?,
+        last_seen: row.try_get("last_seen").map_err(corrupt)?,
+        expires_at: row.try_get("expires_at").map_err(corrupt)?,
+        absolute_expires_at: row.try_get("absolute_expires_at").map_err(corrupt)?,
+        authenticated_at: row.try_get("authenticated_at").map_err(corrupt)?,
         device: row.try_get("device").map_err(corrupt)?,
-        version: u64::try_from(row.try_get::<i64, _>("version").map_err(corrupt)?).unwrap_or(0),
+        version: row.try_get("version").map_err(corrupt)?,
     })
 }
 

@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
+use super::codec::{corrupt, hash_fields, record_from_hash};
 use super::deadline::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded, from_millis, to_millis,
 };
@@ -616,44 +617,6 @@ fn update_args(update: &Update) -> Vec<Vec<u8>> {
     args
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt {
-        reason: format!("Redis session hash: {what}"),
-    }
-}
-
-fn millis_field(hash: &HashMap<String, String>, name: &str) -> Result<SystemTime, StoreError> {
-    let text = hash
-        .get(name)
-        .ok_or_else(|| corrupt(&format!("no `{name}`")))?;
-    let ms: i64 = text
-        .parse()
-        .map_err(|_| corrupt(&format!("`{name}` is not a number")))?;
-    Ok(from_millis(ms))
-}
-
-fn record_from(mut hash: HashMap<String, String>) -> Result<Record, StoreError> {
-    let data = hash
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("d:")?.to_owned(), v.clone())))
-        .collect();
-    Ok(Record {
-        public_id: PublicId::new(hash.remove("pid").ok_or_else(|| corrupt("no `pid`"))?),
-        user_id: hash.remove("uid"),
-        data,
-        created_at: millis_field(&hash, "ctime")?,
-        last_seen: millis_field(&hash, "seen")?,
-        expires_at: millis_field(&hash, "exp")?,
-        absolute_expires_at: millis_field(&hash, "abs")?,
-        authenticated_at: match hash.contains_key("auth") {
-            true => Some(millis_field(&hash, "auth")?),
-            false => None,
-        },
-        device: hash.remove("dev"),
-        version: hash.get("ver").and_then(|v| v.parse().ok()).unwrap_or(0),
-    })
-}
-
 fn parse_ms(text: Option<String>, name: &str) -> Result<SystemTime, StoreError> {
     let ms: i64 = text
         .and_then(|t| t.parse().ok())
@@ -675,32 +638,13 @@ impl SessionStore for RedisStore {
         if hash.is_empty() {
             return Ok(None);
         }
-        let record = record_from(hash)?;
+        let record = record_from_hash(hash)?;
         // The server expires the hash by its own clock; the app's clock decides too.
         Ok((!record.is_expired(now)).then_some(record))
     }
 
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
-        let mut pairs: Vec<(String, Vec<u8>)> = vec![
-            ("pid".into(), record.public_id.as_str().as_bytes().to_vec()),
-            ("ctime".into(), ms(record.created_at)),
-            ("seen".into(), ms(record.last_seen)),
-            ("exp".into(), ms(record.expires_at)),
-            ("abs".into(), ms(record.absolute_expires_at)),
-            ("ver".into(), record.version.to_string().into_bytes()),
-        ];
-        if let Some(uid) = &record.user_id {
-            pairs.push(("uid".into(), uid.as_bytes().to_vec()));
-        }
-        if let Some(auth) = record.authenticated_at {
-            pairs.push(("auth".into(), ms(auth)));
-        }
-        if let Some(dev) = &record.device {
-            pairs.push(("dev".into(), dev.as_bytes().to_vec()));
-        }
-        for (name, value) in &record.data {
-            pairs.push((format!("d:{name}"), value.as_bytes().to_vec()));
-        }
+        let pairs = hash_fields(record);
         let hex = key.to_hex();
         let exp = ms(record.expires_at);
         let mut args: Vec<&[u8]> = vec![

@@ -11,8 +11,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Row as _};
 
+use super::codec::{Columns, record_from_columns};
 use super::deadline::{DEFAULT_COMMAND_TIMEOUT, bounded, from_millis, to_millis};
-use super::sql::{DEFAULT_TABLE, TableName, decode_data, encode_data, map_err, merge_patch};
+use super::sql::{DEFAULT_TABLE, TableName, encode_data, map_err, merge_patch};
 use super::{SessionStore, StoreError, StoreOp, sweeper};
 use crate::clock::{Clock, SystemClock};
 use crate::record::{Record, SessionInfo, Update};
@@ -532,21 +533,17 @@ fn record_from(row: &SqliteRow) -> Result<Record, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt {
         reason: e.to_string(),
     };
-    let data: String = row.try_get("data").map_err(get)?;
-    Ok(Record {
-        public_id: PublicId::new(row.try_get::<String, _>("public_id").map_err(get)?),
+    record_from_columns(Columns {
+        public_id: row.try_get("public_id").map_err(get)?,
         user_id: row.try_get("user_id").map_err(get)?,
-        data: decode_data(&data)?,
-        created_at: from_millis(row.try_get("created_at").map_err(get)?),
-        last_seen: from_millis(row.try_get("last_seen").map_err(get)?),
-        expires_at: from_millis(row.try_get("expires_at").map_err(get)?),
-        absolute_expires_at: from_millis(row.try_get("absolute_expires_at").map_err(get)?),
-        authenticated_at: row
-            .try_get::<Option<i64>, _>("authenticated_at")
-            .map_err(get)?
-            .map(from_millis),
+        data: row.try_get("data").map_err(get)?,
+        created_at: row.try_get("created_at").map_err(get)?,
+        last_seen: row.try_get("last_seen").map_err(get)?,
+        expires_at: row.try_get("expires_at").map_err(get)?,
+        absolute_expires_at: row.try_get("absolute_expires_at").map_err(get)?,
+        authenticated_at: row.try_get("authenticated_at").map_err(get)?,
         device: row.try_get("device").map_err(get)?,
-        version: u64::try_from(row.try_get::<i64, _>("version").map_err(get)?).unwrap_or(0),
+        version: row.try_get("version").map_err(get)?,
     })
 }
 
