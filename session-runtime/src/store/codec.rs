@@ -33,7 +33,7 @@ pub struct Columns {
     pub public_id: String,
     /// `user_id`, `NULL` for a guest.
     pub user_id: Option<String>,
-    /// `data`: the fields as one JSON object of strings (see [`decode_data`]).
+    /// `data`: the fields as one JSON object of strings.
     pub data: String,
     /// `created_at`, in milliseconds since the epoch.
     pub created_at: i64,
