@@ -47,9 +47,12 @@ impl Browser {
             "--password-store=basic".to_owned(),
             "--window-size=1024,768".to_owned(),
         ];
+        // A page that never loads, or a script that never returns, fails the step in
+        // seconds rather than chromedriver's default five minutes.
         let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": chromium, "args": args },
+            "timeouts": { "pageLoad": 20_000, "script": 10_000, "implicit": 0 },
         });
         let Value::Object(caps) = caps else {
             unreachable!()
