@@ -7,6 +7,8 @@ use crate::browser::{Browser, Context as _, Result};
 
 /// The session cookie of the example app.
 const COOKIE: &str = "__Host-session";
+/// The CSRF cookie of a visitor without a session (the login form's).
+const CSRF_COOKIE: &str = "__Host-csrf";
 
 /// Where the sites are.
 pub struct Env {
@@ -141,9 +143,26 @@ async fn login_form(env: &Env, b: &Browser) -> Result {
     b.wait_for_text("Signed in as alice").await
 }
 
-/// Page scripts cannot read the session cookie, nor replace it.
+/// Page scripts cannot read the session cookie, nor replace it; nor, before login, the
+/// login form's CSRF cookie.
 async fn session_cookie_is_http_only(env: &Env, b: &Browser) -> Result {
-    log_in(env, b, "alice", "alice-pass").await?;
+    b.goto(&format!("{}/login", env.app)).await?;
+    b.wait_for_title("Log in").await?;
+    let visitor = b
+        .cookie(CSRF_COOKIE)
+        .await?
+        .ok_or_else(|| format!("the login form set no {CSRF_COOKIE} cookie"))?;
+    ensure(visitor.http_only() == Some(true), || {
+        format!("the visitor's CSRF cookie is not HttpOnly: {visitor}")
+    })?;
+    let seen = b.js("return document.cookie;", vec![]).await?;
+    ensure(
+        !seen.as_str().unwrap_or_default().contains(CSRF_COOKIE),
+        || format!("document.cookie shows the CSRF cookie: {seen}"),
+    )?;
+    submit_login(b, "alice", "alice-pass").await?;
+    b.wait_for_url(&format!("{}/", env.app)).await?;
+    b.wait_for_text("Signed in as alice").await?;
     let cookie = b.cookie(COOKIE).await?.ok_or("no session cookie")?;
     ensure(cookie.http_only() == Some(true), || {
         format!("the session cookie is not HttpOnly: {cookie}")
