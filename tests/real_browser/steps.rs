@@ -204,6 +204,17 @@ async fn next_round_trip(env: &Env, b: &Browser) -> Result {
     let text = b.wait_for_title("Admin").await?;
     ensure(text.contains("Welcome, sam"), || {
         format!("the admin page does not greet sam: {text:?}")
+    })?;
+    // The same for a page that wants any signed-in user, in a browser signed out again.
+    b.delete_cookies().await?;
+    b.goto(&format!("{}/sessions", env.app)).await?;
+    b.wait_for_url(&format!("{}/login?next=/sessions", env.app))
+        .await?;
+    submit_login(b, "alice", "alice-pass").await?;
+    b.wait_for_url(&format!("{}/sessions", env.app)).await?;
+    let text = b.wait_for_title("Your sessions").await?;
+    ensure(text.contains("this browser"), || {
+        format!("the sessions page does not list this browser: {text:?}")
     })
 }
 
