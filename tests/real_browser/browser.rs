@@ -184,9 +184,7 @@ impl Browser {
             .ctx("read the cookies")?;
         Ok(all.into_iter().find(|c| c.name() == name))
     }
-}
 
-impl Browser {
     /// Forgets every cookie of the current page's site.
     pub async fn delete_cookies(&self) -> Result<()> {
         self.client
