@@ -198,7 +198,13 @@ pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
 /// bodies, which a cross-site form cannot send, and gets the origin check. Every response
 /// forbids framing ([`headers::deny_framing`]).
 pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options) -> Router {
-    let throttle = || Arc::new(Throttle::new(MAX_FAILURES, THROTTLE_WINDOW, options.clock.clone()));
+    let throttle = || {
+        Arc::new(Throttle::new(
+            MAX_FAILURES,
+            THROTTLE_WINDOW,
+            options.clock.clone(),
+        ))
+    };
     let state = AppState {
         users: users.clone(),
         logins: throttle(),
@@ -229,12 +235,14 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         .merge(pages)
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
-        .layer(SessionLayer::new(store, session_config_on(options.clock)).verify_auth_hash(
-            AppSession::AUTH_HASH,
-            move |id| {
-                let users = users.clone();
-                async move { Ok::<_, std::convert::Infallible>(users.fingerprint(id)) }
-            },
-        ))
+        .layer(
+            SessionLayer::new(store, session_config_on(options.clock)).verify_auth_hash(
+                AppSession::AUTH_HASH,
+                move |id| {
+                    let users = users.clone();
+                    async move { Ok::<_, std::convert::Infallible>(users.fingerprint(id)) }
+                },
+            ),
+        )
         .layer(axum::middleware::map_response(headers::deny_framing))
 }

@@ -139,10 +139,11 @@ mod tests {
             tokio::task::yield_now().await;
             std::thread::yield_now();
         }
-        assert_eq!(started.load(Ordering::SeqCst), 2);
-        assert_eq!(passwords.waiting(), 6);
+        let (running, queued) = (started.load(Ordering::SeqCst), passwords.waiting());
+        // Release the jobs before asserting: the runtime waits for them at its end.
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
+        assert_eq!((running, queued), (2, 6), "running, queued");
         for job in jobs {
             assert_eq!(job.await.unwrap(), Some(()));
         }

@@ -260,7 +260,10 @@ mod tests {
         let attempts: Vec<_> = (0..5).map(|_| t.begin("alice").unwrap()).collect();
         assert_eq!(t.begin("alice").unwrap_err(), RetryAfter(1));
         drop(attempts);
-        assert!(t.begin("alice").is_ok(), "dropped attempts count as nothing");
+        assert!(
+            t.begin("alice").is_ok(),
+            "dropped attempts count as nothing"
+        );
     }
 
     #[test]
