@@ -172,13 +172,9 @@ pub async fn build_app(settings: &Settings) -> Result<Router, String> {
 
 /// The session configuration of the app: the secure defaults, the cookie named
 /// `__Host-session` (the prefix makes browsers refuse a cookie of that name set by a sibling
-/// subdomain or for another path), plus the login page that guards send browsers to.
-pub fn session_config() -> SessionConfig {
-    session_config_on(Arc::new(SystemClock))
-}
-
-/// [`session_config`] on this clock.
-fn session_config_on(clock: Arc<dyn Clock>) -> SessionConfig {
+/// subdomain or for another path), plus the login page that guards send browsers to, on
+/// `clock`.
+pub fn session_config(clock: Arc<dyn Clock>) -> SessionConfig {
     SessionConfig::builder()
         .host_prefix()
         .login_url("/login")
@@ -236,7 +232,7 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
         .layer(
-            SessionLayer::new(store, session_config_on(options.clock)).verify_auth_hash(
+            SessionLayer::new(store, session_config(options.clock)).verify_auth_hash(
                 AppSession::AUTH_HASH,
                 move |id| {
                     let users = users.clone();

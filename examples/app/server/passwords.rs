@@ -38,6 +38,7 @@ impl Passwords {
     }
 
     /// How many jobs wait for a permit now.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
     }

@@ -69,6 +69,7 @@ impl Throttle {
     }
 
     /// The same, keeping at most `max_keys` keys.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn with_max_keys(mut self, max_keys: usize) -> Self {
         self.max_keys = max_keys.max(1);
         self
