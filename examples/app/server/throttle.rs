@@ -6,7 +6,9 @@
 //! being checked count against the limit, so a burst of parallel guesses cannot slip past it.
 //! A success clears the key. Time comes from the app's [`Clock`], so tests move it. Memory is
 //! bounded: at most `max_keys` keys are kept; when full, keys whose failures have all left
-//! the window go first, then the key whose last failure is oldest.
+//! the window go first, then the key whose last failure is oldest. (Pushing a locked key
+//! out that way takes `max_keys` fresh failures, each one a full password hash.) Locking a
+//! name is also what an attacker can do to its owner: the price of a per-name limit.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
