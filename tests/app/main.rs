@@ -12,6 +12,7 @@ mod server;
 
 mod api;
 mod browser;
+mod hardening;
 mod pages;
 mod secrets;
 mod sessions;

@@ -1,7 +1,6 @@
 //! The browser pages: home, login form, logout, and a staff-only admin page.
 
 use std::fmt;
-use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -10,8 +9,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, SessionError};
 
-use super::api::sign_in;
-use super::{AppSession, Users};
+use super::api::{authenticate, sign_in};
+use super::throttle::RetryAfter;
+use super::{AppSession, AppState};
 
 /// Escapes text for HTML.
 fn esc(text: &str) -> String {
@@ -145,18 +145,34 @@ impl fmt::Debug for LoginForm {
     }
 }
 
+/// `POST /login`: to `next` when signed in; the form again with `401` on bad credentials,
+/// or with `429` and `Retry-After` after too many failures for this username.
 pub async fn login(
-    State(users): State<Arc<Users>>,
+    State(state): State<AppState>,
     session: Session<AppSession>,
     csrf: CsrfToken,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, SessionError> {
     let next = safe_next(form.next.as_deref());
-    let Some(user) = users.authenticate(&form.username, &form.password) else {
-        let page = login_page(&csrf, next, Some("Wrong username or password."));
-        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+    let users = &state.users;
+    let user = match authenticate(users, &state.logins, &form.username, &form.password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            let page = login_page(&csrf, next, Some("Wrong username or password."));
+            return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+        }
+        Err(RetryAfter(secs)) => {
+            let minutes = secs.div_ceil(60);
+            let message = format!(
+                "Too many failed attempts for this user. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let page = login_page(&csrf, next, Some(&message));
+            let retry = [(axum::http::header::RETRY_AFTER, secs.to_string())];
+            return Ok((StatusCode::TOO_MANY_REQUESTS, retry, page).into_response());
+        }
     };
-    sign_in(&session, &users, &user).await?;
+    sign_in(&session, users, &user).await?;
     Ok(Redirect::to(next).into_response())
 }
 
