@@ -81,6 +81,7 @@ pub fn all() -> Vec<Flow> {
         },
         Flow {
             ends: &[G],
+            failure_keeps: true,
             ..flow("an emptied session is deleted", G, "POST", "/clear-cart")
         },
         Flow {
@@ -158,6 +159,7 @@ pub fn all() -> Vec<Flow> {
                 w.fingerprints.lock().unwrap().insert(1, changed);
             },
             ends: &[A],
+            failure_keeps: true,
             ..flow("auth hash mismatch ends the session", A, "GET", "/probe")
         },
         flow("auth hash match", A, "GET", "/probe"),

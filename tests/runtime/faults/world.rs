@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use session_runtime::{
-    ManualClock, MemoryStore, PublicId, RequireAuth, RequireStaff, Session, SessionConfig,
+    Clock as _, ManualClock, MemoryStore, PublicId, RequireAuth, RequireStaff, Session, SessionConfig,
     SessionError, SessionKey, SessionLayer, SessionSchema, SessionStore as _,
 };
 use sha2::Digest as _;
