@@ -61,7 +61,7 @@ async fn run(
     fault: Option<(usize, Fault)>,
     logs: &Logs,
 ) -> Result<usize, String> {
-    let mut world = World::new().await;
+    let mut world = World::new(flow.max_sessions).await;
     (flow.prepare)(&world);
     let before = Before::of(&world).await;
     let uri = flows::uri(flow, &world).await;
@@ -153,6 +153,7 @@ fault_matrix! {
     login_again => "login again rotates the session",
     exclusive_login => "exclusive login",
     exclusive_login_again => "exclusive login again",
+    login_past_the_cap => "login past the per-user cap",
     explicit_rotate => "explicit rotate",
     privilege_change => "privilege change rotates",
     logout => "logout",

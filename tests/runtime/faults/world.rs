@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -91,8 +92,9 @@ pub struct World {
 
 impl World {
     /// A new world whose devices have their sessions: `A` (user 1, cart `[1]`, note "a"),
-    /// `B` (user 1, note "b"), `C` (user 2, note "c"), `G` (a guest, cart `[9]`).
-    pub async fn new() -> Self {
+    /// `B` (user 1, note "b", used a second after `A`), `C` (user 2, note "c"), `G` (a
+    /// guest, cart `[9]`); `max_sessions`: the per-user cap, if any.
+    pub async fn new(max_sessions: Option<usize>) -> Self {
         let clock = ManualClock::new();
         let inner = MemoryStore::builder()
             .clock(clock.clone())
@@ -101,10 +103,11 @@ impl World {
         let store = FaultStore::new(inner);
         let fingerprints: Fingerprints =
             Arc::new(Mutex::new((1..=2).map(|u| (u, fingerprint(u))).collect()));
-        let config = SessionConfig::builder()
-            .clock(clock.clone())
-            .build()
-            .expect("valid config");
+        let mut config = SessionConfig::builder().clock(clock.clone());
+        if let Some(max) = max_sessions {
+            config = config.max_sessions_per_user(max);
+        }
+        let config = config.build().expect("valid config");
         let lookup = fingerprints.clone();
         let layer = SessionLayer::new(store.clone(), config).verify_auth_hash(
             FaultSession::AUTH_HASH,
@@ -132,6 +135,7 @@ impl World {
                 assert!(reply.status.is_success(), "setup {uri}: {reply:?}");
                 world.keep_cookie(device, &reply);
             }
+            world.clock.advance(Duration::from_secs(1));
         }
         world
     }
