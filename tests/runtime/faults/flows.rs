@@ -255,7 +255,16 @@ pub async fn check(
             }
             continue;
         }
-        check_actor(flow, succeeded, token.as_deref(), snapshot, &held, &now, world).await?;
+        check_actor(
+            flow,
+            succeeded,
+            token.as_deref(),
+            snapshot,
+            &held,
+            &now,
+            world,
+        )
+        .await?;
     }
     check_no_orphans(world).await
 }

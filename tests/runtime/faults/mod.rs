@@ -48,19 +48,15 @@ impl Logs {
 
     /// Empties the buffer; whether any of `tokens` was in it.
     fn take_leak<'a>(&self, tokens: impl IntoIterator<Item = &'a String>) -> bool {
-        let text = String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap()))
-            .expect("UTF-8 logs");
+        let text =
+            String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).expect("UTF-8 logs");
         tokens.into_iter().any(|t| text.contains(t.as_str()))
     }
 }
 
 /// Runs `flow` once in a fresh world, with `fault` at call `nth` if given; the store calls
 /// it made, or why it broke a guarantee.
-async fn run(
-    flow: &Flow,
-    fault: Option<(usize, Fault)>,
-    logs: &Logs,
-) -> Result<usize, String> {
+async fn run(flow: &Flow, fault: Option<(usize, Fault)>, logs: &Logs) -> Result<usize, String> {
     let mut world = World::new(flow.max_sessions).await;
     (flow.prepare)(&world);
     let before = Before::of(&world).await;
@@ -102,7 +98,12 @@ async fn matrix(flow: &Flow) -> usize {
         flow.name,
         Fault::ALL.len()
     );
-    assert!(broken.is_empty(), "{} broken:\n{}", broken.len(), broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "{} broken:\n{}",
+        broken.len(),
+        broken.join("\n")
+    );
     cases
 }
 

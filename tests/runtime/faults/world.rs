@@ -13,8 +13,8 @@ use axum::{Json, Router};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use session_runtime::{
-    Clock as _, ManualClock, MemoryStore, PublicId, RequireAuth, RequireStaff, Session, SessionConfig,
-    SessionError, SessionKey, SessionLayer, SessionSchema, SessionStore as _,
+    Clock as _, ManualClock, MemoryStore, PublicId, RequireAuth, RequireStaff, Session,
+    SessionConfig, SessionError, SessionKey, SessionLayer, SessionSchema, SessionStore as _,
 };
 use sha2::Digest as _;
 use tower::ServiceExt as _;
@@ -75,7 +75,10 @@ impl Reply {
     /// What the response did to the session cookie: `Some(Some(token))` set,
     /// `Some(None)` removed, `None` left alone.
     pub fn session_cookie(&self) -> Option<Option<String>> {
-        let header = self.set_cookies.iter().find(|c| c.starts_with("session="))?;
+        let header = self
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with("session="))?;
         let value = header.split(';').next()?.trim_start_matches("session=");
         Some((!value.is_empty()).then(|| value.to_owned()))
     }
@@ -142,12 +145,7 @@ impl World {
 
     /// Sends one request from `device`, with its cookie; a panic anywhere in the app
     /// fails the test with `Err`.
-    pub async fn try_send(
-        &self,
-        device: Device,
-        method: &str,
-        uri: &str,
-    ) -> Result<Reply, String> {
+    pub async fn try_send(&self, device: Device, method: &str, uri: &str) -> Result<Reply, String> {
         let mut req = http::Request::builder()
             .method(method)
             .uri(uri)
