@@ -67,7 +67,11 @@ async fn run(flow: &Flow, fault: Option<(usize, Fault)>, logs: &Logs) -> Result<
     let reply = reply?;
     world.keep_cookie(flow.actor, &reply);
     flows::check(flow, fault.map(|(_, f)| f), &before, &reply, &world).await?;
-    let mut tokens: Vec<String> = before.sessions.iter().filter_map(|s| s.1.clone()).collect();
+    let mut tokens: Vec<String> = before
+        .sessions
+        .iter()
+        .filter_map(|s| s.token.clone())
+        .collect();
     tokens.extend(reply.session_cookie().flatten());
     tokens.extend(world.jar.values().flatten().cloned());
     if logs.take_leak(&tokens) {
@@ -152,6 +156,7 @@ fault_matrix! {
     login_without_session => "login from no session",
     login_from_guest => "login rotates a guest session",
     login_again => "login again rotates the session",
+    login_as_another_user => "login as another user starts empty",
     exclusive_login => "exclusive login",
     exclusive_login_again => "exclusive login again",
     login_past_the_cap => "login past the per-user cap",
