@@ -70,6 +70,7 @@ impl Context {
             && let Ok(left) = store.list_user(user, self.now).await
             && left.iter().all(|s| &s.public_id == kept)
         {
+            super::write::confirmed_by_reading_back(&error);
             return Ok(());
         }
         Err(error)

@@ -35,7 +35,7 @@ impl Context {
                     attempts += 1;
                     record.public_id = PublicId::generate();
                 }
-                Err(e) if e.outcome_unknown() && self.is_stored(&key).await => {
+                Err(e) if self.done_despite(&e, &key, Done::Stored).await => {
                     return Ok((token, key));
                 }
                 Err(e) => return Err(e),
@@ -111,7 +111,7 @@ impl Context {
         match self.shared.store.rotate(old, &key, update).await {
             Ok(moved) => Ok(moved.then_some((token, key))),
             // The store writes the new record first: if it is there, the move happened.
-            Err(e) if e.outcome_unknown() && self.is_stored(&key).await => Ok(Some((token, key))),
+            Err(e) if self.done_despite(&e, &key, Done::Stored).await => Ok(Some((token, key))),
             Err(e) => Err(e),
         }
     }
@@ -122,19 +122,41 @@ impl Context {
         let Err(error) = self.shared.store.delete(key).await else {
             return Ok(());
         };
-        if error.outcome_unknown() && self.is_gone(key).await {
+        if self.done_despite(&error, key, Done::Gone).await {
             return Ok(());
         }
         Err(error)
     }
 
-    /// Whether a read of `key` finds a record (`false` if the read fails too).
-    async fn is_stored(&self, key: &SessionKey) -> bool {
-        matches!(self.shared.store.load(key, self.now).await, Ok(Some(_)))
+    /// Whether a write that failed with `error` was made all the same: only for an unknown
+    /// outcome, by reading `key` back (`false` if that read fails too). A write found made
+    /// is logged, as the store failed to confirm it.
+    async fn done_despite(&self, error: &StoreError, key: &SessionKey, done: Done) -> bool {
+        if !error.outcome_unknown() {
+            return false;
+        }
+        let found = match self.shared.store.load(key, self.now).await {
+            Ok(found) => found.is_some(),
+            Err(_) => return false,
+        };
+        let made = found == matches!(done, Done::Stored);
+        if made {
+            confirmed_by_reading_back(error);
+        }
+        made
     }
+}
 
-    /// Whether a read of `key` finds no record (`false` if the read fails too).
-    async fn is_gone(&self, key: &SessionKey) -> bool {
-        matches!(self.shared.store.load(key, self.now).await, Ok(None))
-    }
+/// What a write leaves under its key once made.
+#[derive(Clone, Copy)]
+enum Done {
+    /// A record (created, or moved there).
+    Stored,
+    /// No record (deleted).
+    Gone,
+}
+
+/// Logs a write the store made but failed to confirm.
+pub(crate) fn confirmed_by_reading_back(error: &StoreError) {
+    tracing::warn!(%error, "the session store made a write it failed to confirm; carrying on");
 }

@@ -353,9 +353,7 @@ async fn check_actor(
         (false, false) => match now {
             None if old.is_some() => Err(format!("the session was lost: it was {old:?}")),
             None => Ok(()),
-            Some(now) if [old.as_ref(), Some(&midway), Some(&after)].contains(&Some(now)) => {
-                Ok(())
-            }
+            Some(now) if [old.as_ref(), Some(&midway), Some(&after)].contains(&Some(now)) => Ok(()),
             Some(now) => Err(format!(
                 "after a failure the session is {now:?}: neither {old:?}, nor {midway:?}, nor {after:?}"
             )),

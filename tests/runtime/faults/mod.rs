@@ -46,11 +46,9 @@ impl Logs {
         (logs, tracing::subscriber::set_default(subscriber))
     }
 
-    /// Empties the buffer; whether any of `tokens` was in it.
-    fn take_leak<'a>(&self, tokens: impl IntoIterator<Item = &'a String>) -> bool {
-        let text =
-            String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).expect("UTF-8 logs");
-        tokens.into_iter().any(|t| text.contains(t.as_str()))
+    /// Empties the buffer, giving its text.
+    fn take(&self) -> String {
+        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).expect("UTF-8 logs")
     }
 }
 
@@ -74,8 +72,12 @@ async fn run(flow: &Flow, fault: Option<(usize, Fault)>, logs: &Logs) -> Result<
         .collect();
     tokens.extend(reply.session_cookie().flatten());
     tokens.extend(world.jar.values().flatten().cloned());
-    if logs.take_leak(&tokens) {
+    let logged = logs.take();
+    if tokens.iter().any(|t| logged.contains(t.as_str())) {
         return Err("a session token reached the logs".into());
+    }
+    if fault.is_some() && !logged.contains("session store") {
+        return Err("the store's failure was not logged".into());
     }
     Ok(calls)
 }
