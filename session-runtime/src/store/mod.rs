@@ -53,7 +53,7 @@ use crate::token::{PublicId, SessionKey};
 /// [`StoreError::Timeout`] past its bound, as the networked stores of this crate do (their
 /// `command_timeout`). A write that fails with [`StoreError::Backend`] or
 /// [`StoreError::Timeout`] may have been made; the runtime reads the session back where
-/// that matters (see [`StoreError`]), so a store need not, and must not, retry writes.
+/// that matters (see [`StoreError`]), so a store need not retry writes itself.
 pub trait SessionStore: Send + Sync + 'static {
     /// Reads a record. Expired records are not returned (and may be deleted).
     fn load(
