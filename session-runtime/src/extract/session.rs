@@ -461,9 +461,9 @@ impl<S: HasUserId> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] if the store fails. This session then stays, and so may some
-    /// or all of the others (the store may have ended them before its reply was lost): call
-    /// it again, it is safe.
+    /// [`SessionError::Store`] if the store fails. The cookie then stays, but some or all of
+    /// the sessions, this one included, may have ended even so (the store may have ended
+    /// them before its reply was lost): call it again, it is safe.
     ///
     /// ```
     /// use session_runtime::{RequireAuth, SessionError, SessionSchema};
