@@ -1,8 +1,8 @@
 //! Fault injection (issue 17): every store call of every session flow fails in turn, in
-//! each way a backend fails (an error, a timeout, a hang past the deadline, a reply lost
-//! after the write), and the runtime must not panic, must answer as documented (the
-//! flow's status, or `503`), must lose no session and resurrect none, and must keep every
-//! token out of the logs.
+//! each way a backend fails (an error, a timeout, a hang past the deadline before or after
+//! the write, a reply lost after the write), and the runtime must not panic, must answer
+//! as documented (the flow's status, or `503`), must lose no session and resurrect none,
+//! and must log the failure but no token.
 //!
 //! - [`store`]: the wrapper store that counts calls and fails the armed one.
 //! - [`world`]: the app and the devices whose sessions each case starts from.

@@ -22,9 +22,11 @@ pub enum Fault {
     Error,
     /// The backend does not answer in time; nothing is carried out.
     Timeout,
-    /// The backend carries the call out, then never answers: the deadline ends the wait
-    /// (on tokio's paused clock, so the test does not really wait).
+    /// The backend never answers, and carries nothing out: the deadline ends the wait (on
+    /// tokio's paused clock, so the test does not really wait).
     Hang,
+    /// The backend carries the call out, then never answers: the deadline ends the wait.
+    HangAfterWrite,
     /// The backend carries the call out, but its answer is lost: the caller gets an error
     /// for a write that happened.
     LostReply,
@@ -32,7 +34,13 @@ pub enum Fault {
 
 impl Fault {
     /// Every kind, in the order the matrix runs them.
-    pub const ALL: [Self; 4] = [Self::Error, Self::Timeout, Self::Hang, Self::LostReply];
+    pub const ALL: [Self; 5] = [
+        Self::Error,
+        Self::Timeout,
+        Self::Hang,
+        Self::HangAfterWrite,
+        Self::LostReply,
+    ];
 }
 
 /// The store of one world: a real [`MemoryStore`], a call counter and the armed fault.
@@ -90,13 +98,13 @@ impl FaultStore {
         match fault {
             Fault::Error => Err(StoreError::backend(op, "connection reset (injected)")),
             Fault::Timeout => Err(StoreError::Timeout { op }),
-            Fault::Hang => {
-                let carried_out_then_silent = async {
+            Fault::Hang => past_deadline(op, std::future::pending()).await,
+            Fault::HangAfterWrite => {
+                past_deadline(op, async {
                     let _ = inner.await;
                     std::future::pending::<()>().await;
-                };
-                let _ = tokio::time::timeout(DEADLINE, carried_out_then_silent).await;
-                Err(StoreError::Timeout { op })
+                })
+                .await
             }
             Fault::LostReply => {
                 let _ = inner.await;
@@ -104,6 +112,12 @@ impl FaultStore {
             }
         }
     }
+}
+
+/// Waits for `silent`, which never ends, until the deadline: a timeout of `op`.
+async fn past_deadline<T>(op: StoreOp, silent: impl Future<Output = ()>) -> Result<T, StoreError> {
+    let _ = tokio::time::timeout(DEADLINE, silent).await;
+    Err(StoreError::Timeout { op })
 }
 
 impl SessionStore for FaultStore {
