@@ -13,6 +13,7 @@ mod csrf;
 mod evolution;
 mod expiry;
 mod failures;
+mod faults;
 mod guards;
 mod lifecycle;
 mod memory_store;
