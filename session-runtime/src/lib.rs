@@ -70,7 +70,9 @@
 //! - **Rotation**: [`Session::login`] and [`Session::rotate`], and any change of a `staff` or
 //!   `superuser` field, move the session to a new token; the old one is dead at once.
 //! - **Expiry**: idle (rolling, refreshed at most once per touch interval by a cheap touch)
-//!   and absolute, enforced by the server and mirrored in the cookie's `Max-Age`.
+//!   and absolute, enforced by the server and mirrored in the cookie's `Max-Age` (or a
+//!   cookie without one, that the browser drops when it closes:
+//!   [`SessionConfigBuilder::browser_session_cookie`]).
 //! - **Failures**: unknown, expired or malformed cookies are anonymous, never an error. A
 //!   store that is down answers `503` before the handler runs; routes that do not use the
 //!   session keep working. Nothing is saved for a `5xx` response.
