@@ -115,6 +115,7 @@ mod handle;
 mod key;
 mod layer;
 mod record;
+pub mod redirect;
 mod rejection;
 mod schema;
 mod service;
