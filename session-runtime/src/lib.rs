@@ -85,7 +85,9 @@
 //! [`Policy`]: a predicate on the session and the role's name, used as
 //! [`Guard<S, P>`](Guard). `Option<RequireAuth<S>>` serves guests and users alike, and
 //! `axum::middleware::from_extractor::<RequireStaff<S>>()` as a `route_layer` guards every
-//! route of a router; see [`Guard`].
+//! route of a router; see [`Guard`]. Before a login page redirects to the `next` it
+//! received, [`redirect::local_path`] checks that it is a path on this site (the guards use it
+//! for the `next` they send).
 //!
 //! # Schema evolution
 //!
