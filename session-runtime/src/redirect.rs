@@ -62,7 +62,7 @@ pub fn local_path(next: &str) -> Option<&str> {
             b'?' | b'#' => in_path = false,
             b'%' => {
                 let escaped = match (bytes.get(i + 1), bytes.get(i + 2)) {
-                    (Some(&hi), Some(&lo)) => hex(hi)? << 4 | hex(lo)?,
+                    (Some(&hi), Some(&lo)) => (hex(hi)? << 4) | hex(lo)?,
                     _ => return None,
                 };
                 let dangerous =
@@ -308,7 +308,7 @@ mod tests {
             "\u{ff0f}", "%2F", "%5c",
         ];
         let base = url::Url::parse("http://a.example/dir/page").unwrap();
-        let mut stays = |value: &str| {
+        let stays = |value: &str| {
             if let Some(ok) = local_path(value) {
                 assert_eq!(ok, value);
                 let resolved = base.join(value).unwrap();
