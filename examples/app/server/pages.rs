@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use session_runtime::redirect::local_path;
 use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, SessionError};
 
 use super::api::{authenticate, sign_in};
@@ -51,22 +52,10 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-/// Where to go after login: `next` if it is a path on this site, else `/`.
-///
-/// Refuses absolute URLs, scheme-relative `//host`, backslash tricks (`/\host`) and control
-/// characters, so the login form is no open redirect.
+/// Where to go after login: `next` if it is a path on this site, else `/`, so the login
+/// form is no open redirect (see [`local_path`] for exactly what it accepts).
 pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.chars().any(|c| c.is_control() || c == '\\') =>
-        {
-            n
-        }
-        _ => "/",
-    }
+    next.and_then(local_path).unwrap_or("/")
 }
 
 pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String> {
