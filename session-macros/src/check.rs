@@ -201,7 +201,9 @@ fn check_flash_not_on_roles(cx: &Ctxt, input: &Input) {
 fn check_flash_is_option_or_vec(cx: &Ctxt, input: &Input) {
     for field in input.fields.iter().filter(|field| field.is_flash()) {
         if field.role().is_none() && !is_option_or_vec(field.ty) {
-            let written = crate::attr::tokens_to_string(field.ty);
+            let written = crate::attr::tokens_to_string(field.ty)
+                .replace(" < ", "<")
+                .replace(" >", ">");
             let msg = format!(
                 "a `#[session(flash)]` field must be an `Option` or a `Vec`, which is empty once \
                  taken; change its type to `Option<{written}>` (one message) or `Vec<{written}>` \

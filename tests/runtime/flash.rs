@@ -5,7 +5,9 @@ use axum::extract::Path;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use session_runtime::{ManualClock, MemoryStore, Session, SessionError, SessionLayer, SessionSchema};
+use session_runtime::{
+    ManualClock, MemoryStore, Session, SessionError, SessionLayer, SessionSchema,
+};
 
 use crate::common;
 
@@ -67,14 +69,21 @@ fn app() -> Router {
 #[tokio::test]
 async fn a_flash_shows_once_and_not_on_the_next_load() {
     let app = app();
-    let t = common::post(&app, "/notice/saved", None).await.token().unwrap();
+    let t = common::post(&app, "/notice/saved", None)
+        .await
+        .token()
+        .unwrap();
     common::post(&app, "/theme/dark", Some(&t)).await;
 
     let first = common::get(&app, "/show", Some(&t)).await;
     assert_eq!(first.status, 200);
     let first = first.json();
     assert_eq!(first["notice"], json!("saved"));
-    assert_eq!(first["left"], json!([null, ""]), "taken means cleared, in this request too");
+    assert_eq!(
+        first["left"],
+        json!([null, ""]),
+        "taken means cleared, in this request too"
+    );
 
     let second = common::get(&app, "/show", Some(&t)).await.json();
     assert_eq!(second["notice"], json!(null), "gone on the next load");
@@ -84,19 +93,31 @@ async fn a_flash_shows_once_and_not_on_the_next_load() {
 #[tokio::test]
 async fn reading_a_flash_without_taking_it_keeps_it() {
     let app = app();
-    let t = common::post(&app, "/notice/saved", None).await.token().unwrap();
+    let t = common::post(&app, "/notice/saved", None)
+        .await
+        .token()
+        .unwrap();
     for _ in 0..2 {
         let peek = common::get(&app, "/peek", Some(&t)).await.json();
         assert_eq!(peek["notice"], json!("saved"));
     }
-    assert_eq!(common::get(&app, "/show", Some(&t)).await.json()["notice"], json!("saved"));
-    assert_eq!(common::get(&app, "/peek", Some(&t)).await.json()["notice"], json!(null));
+    assert_eq!(
+        common::get(&app, "/show", Some(&t)).await.json()["notice"],
+        json!("saved")
+    );
+    assert_eq!(
+        common::get(&app, "/peek", Some(&t)).await.json()["notice"],
+        json!(null)
+    );
 }
 
 #[tokio::test]
 async fn a_vec_flash_collects_messages_until_taken() {
     let app = app();
-    let t = common::post(&app, "/message/one", None).await.token().unwrap();
+    let t = common::post(&app, "/message/one", None)
+        .await
+        .token()
+        .unwrap();
     common::post(&app, "/message/two", Some(&t)).await;
     let shown = common::get(&app, "/show", Some(&t)).await.json();
     assert_eq!(shown["messages"], json!(["one", "two"]));
@@ -107,9 +128,15 @@ async fn a_vec_flash_collects_messages_until_taken() {
 #[tokio::test]
 async fn a_guest_flash_survives_login() {
     let app = app();
-    let guest = common::post(&app, "/notice/welcome", None).await.token().unwrap();
+    let guest = common::post(&app, "/notice/welcome", None)
+        .await
+        .token()
+        .unwrap();
     common::post(&app, "/message/cart-kept", Some(&guest)).await;
-    let user = common::post(&app, "/login/7", Some(&guest)).await.token().unwrap();
+    let user = common::post(&app, "/login/7", Some(&guest))
+        .await
+        .token()
+        .unwrap();
     assert_ne!(user, guest);
 
     let shown = common::get(&app, "/show", Some(&user)).await.json();
@@ -120,5 +147,8 @@ async fn a_guest_flash_survives_login() {
     );
     let replay = common::get(&app, "/show", Some(&guest)).await.json();
     assert_eq!(replay["notice"], json!(null), "the guest token is dead");
-    assert_eq!(common::get(&app, "/show", Some(&user)).await.json()["notice"], json!(null));
+    assert_eq!(
+        common::get(&app, "/show", Some(&user)).await.json()["notice"],
+        json!(null)
+    );
 }

@@ -5,7 +5,9 @@ use axum::extract::Path;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use session_runtime::{ManualClock, MemoryStore, Session, SessionError, SessionLayer, SessionSchema};
+use session_runtime::{
+    ManualClock, MemoryStore, Session, SessionError, SessionLayer, SessionSchema,
+};
 
 use crate::common::{self, Reply};
 
@@ -86,10 +88,17 @@ async fn setting_a_privileged_field_rotates_the_token_and_keeps_the_data() {
     assert_eq!(r.status, 200);
     assert!(r.token().is_none(), "an ordinary field keeps the token");
 
-    let new = rotated(&common::post(&app, "/tenant/acme", Some(&old)).await, "a tenant switch");
+    let new = rotated(
+        &common::post(&app, "/tenant/acme", Some(&old)).await,
+        "a tenant switch",
+    );
     assert_ne!(new, old);
     let replay = common::get(&app, "/read", Some(&old)).await.json();
-    assert_eq!(replay["user_id"], json!(null), "the old token no longer loads");
+    assert_eq!(
+        replay["user_id"],
+        json!(null),
+        "the old token no longer loads"
+    );
     assert_eq!(replay["tenant"], json!(null));
     assert_eq!(
         common::get(&app, "/read", Some(&new)).await.json(),
@@ -102,9 +111,18 @@ async fn setting_a_privileged_field_rotates_the_token_and_keeps_the_data() {
 async fn updating_and_removing_a_privileged_field_rotate_too() {
     let app = app();
     let a = common::post(&app, "/login/7", None).await.token().unwrap();
-    let b = rotated(&common::post(&app, "/grant/admin", Some(&a)).await, "a role grant");
-    let c = rotated(&common::post(&app, "/tenant/acme", Some(&b)).await, "a tenant switch");
-    let d = rotated(&common::post(&app, "/leave-tenant", Some(&c)).await, "leaving the tenant");
+    let b = rotated(
+        &common::post(&app, "/grant/admin", Some(&a)).await,
+        "a role grant",
+    );
+    let c = rotated(
+        &common::post(&app, "/tenant/acme", Some(&b)).await,
+        "a tenant switch",
+    );
+    let d = rotated(
+        &common::post(&app, "/leave-tenant", Some(&c)).await,
+        "leaving the tenant",
+    );
     for dead in [&a, &b, &c] {
         let replay = common::get(&app, "/read", Some(dead)).await.json();
         assert_eq!(replay["user_id"], json!(null), "every old token is dead");
@@ -119,9 +137,15 @@ async fn updating_and_removing_a_privileged_field_rotate_too() {
 async fn setting_a_privileged_field_to_its_current_value_keeps_the_token() {
     let app = app();
     let a = common::post(&app, "/login/7", None).await.token().unwrap();
-    let b = rotated(&common::post(&app, "/tenant/acme", Some(&a)).await, "a tenant switch");
+    let b = rotated(
+        &common::post(&app, "/tenant/acme", Some(&a)).await,
+        "a tenant switch",
+    );
     let r = common::post(&app, "/tenant/acme", Some(&b)).await;
     assert_eq!(r.status, 200);
     assert!(r.token().is_none(), "no change, no rotation");
-    assert_eq!(common::get(&app, "/read", Some(&b)).await.json()["tenant"], json!("acme"));
+    assert_eq!(
+        common::get(&app, "/read", Some(&b)).await.json()["tenant"],
+        json!("acme")
+    );
 }

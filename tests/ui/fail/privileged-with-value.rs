@@ -2,13 +2,10 @@ use session_runtime::SessionSchema;
 
 #[derive(SessionSchema)]
 pub struct AppSession {
-    #[session(privileged, privileged)]
-    pub tenant: Option<u64>,
-    #[session(flash)]
-    #[session(flash)]
-    pub notice: Option<String>,
     #[session(privileged = true)]
     pub roles: Vec<String>,
+    #[session(flash = "once")]
+    pub notice: Option<String>,
 }
 
 fn main() {}
