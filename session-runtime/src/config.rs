@@ -601,6 +601,11 @@ impl SessionConfigBuilder {
     /// Caps how many sessions one user may have (default: no cap). A login past the cap ends
     /// the user's least recently used sessions.
     ///
+    /// The cap is best effort: if the store fails while listing or ending those sessions,
+    /// the login still succeeds (a warning is logged) and the user stays over the cap until
+    /// a later login enforces it. For a hard limit of one, use
+    /// [`exclusive_login`](Self::exclusive_login), which fails the login instead.
+    ///
     /// ```
     /// use axum::{Router, body::Body, http::Request, routing::post};
     /// use session_runtime::{MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema};

@@ -13,6 +13,7 @@ mod csrf;
 mod evolution;
 mod expiry;
 mod failures;
+mod faults;
 mod flash;
 mod guards;
 mod lifecycle;

@@ -112,7 +112,7 @@ impl Context {
                 self.state().bind(token, key, *record, true);
             }
             Plan::Delete(key) => {
-                self.shared.store.delete(&key).await?;
+                self.delete_record(&key).await?;
                 self.state().end();
             }
             Plan::Rotate => self.rotate().await?,
