@@ -81,6 +81,10 @@ pub struct AppSession {
     pub cart: Vec<u64>,
     /// Fingerprint of the password at login: a password change ends the other sessions.
     pub auth_hash: Option<String>,
+    /// Notices for the next page ("Welcome, alice" after the login form, "Session ended"
+    /// after a revoke), each shown once.
+    #[session(flash)]
+    pub notices: Vec<String>,
 }
 
 /// Where sessions are stored: `SESSION_STORE`.

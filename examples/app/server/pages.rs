@@ -1,4 +1,5 @@
-//! The browser pages: home, login form, logout, and a staff-only admin page.
+//! The browser pages: home, login form, logout, and a staff-only admin page. A page that a
+//! form redirects to shows the session's flash notices once ([`notices`]).
 
 use std::fmt;
 
@@ -12,7 +13,7 @@ use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, S
 
 use super::api::{authenticate, sign_in};
 use super::throttle::RetryAfter;
-use super::{AppSession, AppState};
+use super::{AppSession, AppSessionHandle, AppState};
 
 /// Escapes text for HTML.
 fn esc(text: &str) -> String {
@@ -38,6 +39,20 @@ fn csrf_field(csrf: &CsrfToken) -> String {
     )
 }
 
+/// The session's flash notices, taken: shown on this page, gone on the next.
+fn notices(session: &AppSessionHandle) -> String {
+    session
+        .take_notices()
+        .iter()
+        .map(|notice| format!("<p role=\"status\">{}</p>", esc(notice)))
+        .collect()
+}
+
+/// Queues a notice for the next page.
+fn flash(session: &AppSessionHandle, notice: String) -> Result<(), SessionError> {
+    session.update_notices(|notices| notices.push(notice))
+}
+
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -59,6 +74,7 @@ pub fn safe_next(next: Option<&str>) -> &str {
 }
 
 pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String> {
+    let notices = notices(&session);
     let csrf = csrf_field(&csrf);
     let cart = session.cart();
     let cart_text = if cart.is_empty() {
@@ -77,7 +93,7 @@ pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String>
     page(
         "Typed sessions demo",
         &format!(
-            "{who}<p>{cart}</p>\
+            "{notices}{who}<p>{cart}</p>\
              <form method=\"post\" action=\"/cart\">{csrf}<label>Item number \
              <input name=\"item\" type=\"number\" min=\"0\" required></label>\
              <button>Add to cart</button></form>",
@@ -162,6 +178,7 @@ pub async fn login(
         }
     };
     sign_in(&session, users, &user).await?;
+    flash(&session, format!("Welcome, {}", user.username))?;
     Ok(Redirect::to(next).into_response())
 }
 
@@ -189,7 +206,8 @@ pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
     page(
         "Admin",
         &format!(
-            "<p>Welcome, {} (user {}). Only staff and superusers see this page.</p>",
+            "{}<p>Welcome, {} (user {}). Only staff and superusers see this page.</p>",
+            notices(&staff),
             esc(&name),
             staff.user_id()
         ),
@@ -203,6 +221,7 @@ pub async fn sessions(
 ) -> Result<Html<String>, SessionError> {
     let csrf = csrf_field(&csrf);
     let list = user.session().list_sessions().await?;
+    let notices = notices(&user);
     let mut rows = String::new();
     for s in &list {
         let when = humantime::format_rfc3339_seconds(s.last_seen);
@@ -223,7 +242,7 @@ pub async fn sessions(
     Ok(page(
         "Your sessions",
         &format!(
-            "<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
+            "{notices}<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
              <tbody>{rows}</tbody></table>\
              <form method=\"post\" action=\"/logout-others\">{csrf}\
              <button>Log out all other sessions</button></form>"
@@ -231,7 +250,7 @@ pub async fn sessions(
     ))
 }
 
-/// `POST /sessions/{id}/revoke`: ends one session, back to the list.
+/// `POST /sessions/{id}/revoke`: ends one session, back to the list, which then says so once.
 pub async fn revoke_session(
     user: RequireAuth<AppSession>,
     Path(id): Path<String>,
@@ -242,6 +261,7 @@ pub async fn revoke_session(
         None => false,
     };
     if revoked {
+        flash(&user, "Session ended".to_owned())?;
         Ok(Redirect::to("/sessions").into_response())
     } else {
         let body = page(

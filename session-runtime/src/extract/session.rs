@@ -234,7 +234,8 @@ impl<S: SessionSchema> Session<S> {
     }
 
     /// Moves the session to a new token (the old one is dead at once), keeping its data.
-    /// Call it after any change of privilege that the schema's role fields do not capture.
+    /// Call it after any change of privilege that the schema's fields do not capture (a change
+    /// of a `staff`, `superuser` or `#[session(privileged)]` field rotates by itself).
     ///
     /// # Errors
     ///
