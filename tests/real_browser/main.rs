@@ -7,8 +7,8 @@
 //! `CI=true`, where that is a failure (`.ci/run` installs both). A failing step saves a
 //! screenshot into `target/real-browser-screenshots/STEP.png`.
 //!
-//! Not covered yet: the flash messages and remember-me flows (DESIGN §8, §9), which the
-//! example app does not have yet.
+//! Not covered yet: the remember-me flow (DESIGN §8), which the example app does not have
+//! yet.
 
 #[path = "../../examples/app/server/mod.rs"]
 #[allow(dead_code)]
@@ -106,7 +106,7 @@ async fn the_example_app_in_a_real_browser() {
         b.close().await;
     }
     eprintln!(
-        "{} steps in {:.1?} (flash and remember-me: not in the example app yet, not run)",
+        "{} steps in {:.1?} (remember me: not in the example app yet, not run)",
         Step::ALL.len(),
         started.elapsed()
     );

@@ -31,10 +31,11 @@ pub enum Step {
     ForbiddenPage,
     Logout,
     CrossSiteFormPostIsRefused,
+    FlashShowsOnce,
 }
 
 impl Step {
-    pub const ALL: [Step; 7] = [
+    pub const ALL: [Step; 8] = [
         Step::LoginForm,
         Step::SessionCookieIsHttpOnly,
         Step::NextRoundTrip,
@@ -42,6 +43,7 @@ impl Step {
         Step::ForbiddenPage,
         Step::Logout,
         Step::CrossSiteFormPostIsRefused,
+        Step::FlashShowsOnce,
     ];
 
     /// The step's name, for the report and its screenshot's file.
@@ -54,6 +56,7 @@ impl Step {
             Step::ForbiddenPage => "forbidden_page",
             Step::Logout => "logout",
             Step::CrossSiteFormPostIsRefused => "cross_site_form_post_is_refused",
+            Step::FlashShowsOnce => "flash_shows_once",
         }
     }
 
@@ -66,6 +69,7 @@ impl Step {
             Step::ForbiddenPage => forbidden_page(env, b).await,
             Step::Logout => logout(env, b).await,
             Step::CrossSiteFormPostIsRefused => cross_site_form_post_is_refused(env, b).await,
+            Step::FlashShowsOnce => flash_shows_once(env, b).await,
         }
     }
 }
@@ -141,6 +145,33 @@ async fn login_form(env: &Env, b: &Browser) -> Result {
     // The session lives on: another page load is still signed in.
     b.goto(&format!("{}/", env.app)).await?;
     b.wait_for_text("Signed in as alice").await
+}
+
+/// The texts of the page's notices (the example's flash messages, `<p role="status">`).
+async fn notices(b: &Browser) -> Result<Vec<String>> {
+    let v = b
+        .js(
+            "return Array.from(document.querySelectorAll('p[role=status]'), p => p.textContent);",
+            vec![],
+        )
+        .await?;
+    serde_json::from_value(v.clone()).map_err(|e| format!("notices {v}: {e}"))
+}
+
+/// A flash message shows once: the welcome after the login form is on the page the login
+/// leads to, and gone when that page loads again.
+async fn flash_shows_once(env: &Env, b: &Browser) -> Result {
+    log_in(env, b, "alice", "alice-pass").await?;
+    let first = notices(b).await?;
+    ensure(first == ["Welcome, alice"], || {
+        format!("after login the notices are {first:?}, not the welcome")
+    })?;
+    b.goto(&format!("{}/", env.app)).await?;
+    b.wait_for_text("Signed in as alice").await?;
+    let again = notices(b).await?;
+    ensure(again.is_empty(), || {
+        format!("the welcome showed a second time: {again:?}")
+    })
 }
 
 /// Page scripts cannot read the session cookie, nor replace it; nor, before login, the
