@@ -28,6 +28,15 @@ pub struct AppSession {
     /// The theme, `light` by default.
     #[session(default = "default_theme")]
     pub theme: String,
+    /// A notice for the next page.
+    #[session(flash)]
+    pub notice: Option<String>,
+    /// Notices for the next page, stored as `n`.
+    #[session(flash, rename = "n")]
+    pub notices: Vec<String>,
+    /// The tenant: switching it rotates the token.
+    #[session(privileged)]
+    pub tenant: Option<u64>,
 }
 
 fn default_theme() -> String {
@@ -69,6 +78,8 @@ async fn visits(session: Session<Strict>) -> Result<String, session_runtime::Ses
 #[test]
 fn the_pedantic_fixture_builds() {
     assert_eq!(AppSession::CART.name(), "c");
+    assert_eq!(AppSession::NOTICES.name(), "n");
+    assert!(AppSession::TENANT.is_privileged());
     assert_eq!(Strict::VISITS.name(), "visits");
     let _ = (edit, visits);
 }

@@ -1,10 +1,11 @@
 //! Compile-fail and compile-pass cases of `#[derive(SessionSchema)]` and the guards.
 //!
-//! Bless new output with `TRYBUILD=overwrite cargo test --test ui`, then review the diff.
+//! Bless new output with `TRYBUILD=overwrite cargo test -p typed-sessions-tests --test ui`,
+//! then review the diff.
 
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
-    t.compile_fail("tests/ui/fail/*.rs");
-    t.pass("tests/ui/pass/*.rs");
+    t.compile_fail("ui/fail/*.rs");
+    t.pass("ui/pass/*.rs");
 }

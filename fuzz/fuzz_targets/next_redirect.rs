@@ -1,23 +1,24 @@
-//! The `next` redirect: the example app's check of where to go after login (`safe_next`,
-//! included from `examples/app/server/next.rs` as it is), and the login URL a guard builds
-//! with `next` set to the path asked for (`with_next`).
+//! The `next` redirect: `redirect::local_path`, the check behind a login page's `next` (the
+//! example app's login and the guards use it), and the login URL a guard builds with
+//! `next` set to the path asked for (`with_next`).
 //!
-//! Checks: `safe_next` gives back its input or `/`, a valid header value (`Redirect::to`
-//! panics on any other), and never anything that a URL parser (the `url` crate, the
-//! WHATWG rules browsers follow) resolves against `http://a.example/` to another scheme,
-//! host, port or user; the login URL stays on the site, its `next` parameter decodes to the
-//! very path asked for, once, and its other parameters and its fragment are kept.
+//! Checks: `local_path` gives back its input or nothing; what it accepts is a valid header
+//! value (`Redirect::to` panics on any other), and a URL parser (the `url` crate, the
+//! WHATWG rules browsers follow) resolves it against `http://a.example/` and
+//! `https://a.example:8443/dir/page?q#f` to the same scheme, host and port, with no user;
+//! its path, percent-decoded once or twice, neither starts with `//` nor holds `\`. The
+//! login URL stays on the site, its `next` decodes to exactly the path asked for (once),
+//! which `local_path` accepts again, and its other parameters and fragment are kept.
 
 #![no_main]
-
-#[path = "../../examples/app/server/next.rs"]
-mod next;
 
 use arbitrary::Arbitrary;
 use http::HeaderValue;
 use http::uri::PathAndQuery;
 use libfuzzer_sys::fuzz_target;
+use percent_encoding::percent_decode_str;
 use session_runtime::__fuzz;
+use session_runtime::redirect::local_path;
 use url::Url;
 
 const LOGIN_URLS: [&str; 5] = [
@@ -45,17 +46,34 @@ fn stays_on_site(base: &Url, resolved: &Url) {
 
 fuzz_target!(|input: Input<'_>| {
     let base = Url::parse("http://a.example/").expect("a base URL");
+    let other = Url::parse("https://a.example:8443/dir/page?q#f").expect("a base URL");
 
-    let chosen = next::safe_next(Some(input.next));
-    assert!(chosen == "/" || chosen == input.next);
-    assert!(HeaderValue::from_str(chosen).is_ok(), "{chosen:?}");
-    let resolved = base.join(chosen).expect("a path resolves");
-    stays_on_site(&base, &resolved);
+    let local = local_path(input.next);
+    if let Some(path) = local {
+        assert_eq!(path, input.next);
+        assert!(HeaderValue::from_str(path).is_ok(), "{path:?}");
+        for base in [&base, &other] {
+            let resolved = base.join(path).expect("a path resolves");
+            stays_on_site(base, &resolved);
+        }
+        let path_part = path.split(['?', '#']).next().unwrap_or_default();
+        let once = percent_decode_str(path_part)
+            .decode_utf8_lossy()
+            .into_owned();
+        let twice = percent_decode_str(&once).decode_utf8_lossy().into_owned();
+        for decoded in [&once, &twice] {
+            assert!(
+                !decoded.starts_with("//") && !decoded.contains('\\'),
+                "{path:?}"
+            );
+        }
+    }
 
     let Ok(asked) = PathAndQuery::try_from(input.path_and_query) else {
         return;
     };
-    let asked = asked.as_str();
+    // As the guard does: the request target if it is a local path, else `/`.
+    let asked = local_path(asked.as_str()).unwrap_or("/");
     let login_url = LOGIN_URLS[usize::from(input.login_url) % LOGIN_URLS.len()];
     let redirect = __fuzz::with_next(login_url, asked);
     assert!(HeaderValue::from_str(&redirect).is_ok(), "{redirect:?}");
@@ -75,4 +93,5 @@ fuzz_target!(|input: Input<'_>| {
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();
     assert_eq!(got, kept);
+    assert_eq!(local_path(asked), Some(asked));
 });

@@ -32,6 +32,7 @@ pub(crate) enum MethodKind {
     Setter,
     Remover,
     Updater,
+    Taker,
 }
 
 impl MethodKind {
@@ -41,6 +42,7 @@ impl MethodKind {
             MethodKind::Setter => "setter",
             MethodKind::Remover => "remover",
             MethodKind::Updater => "updater",
+            MethodKind::Taker => "taker",
         }
     }
 }
@@ -127,9 +129,20 @@ impl Field<'_> {
         self.role() == Some(Role::UserId)
     }
 
-    /// Whether changing the field changes privileges (`staff`, `superuser`).
-    pub(crate) fn is_privileged(&self) -> bool {
+    /// Whether the field is a role flag (`staff`, `superuser`).
+    pub(crate) fn is_role_flag(&self) -> bool {
         matches!(self.role(), Some(Role::Staff | Role::Superuser))
+    }
+
+    /// Whether changing the field changes privileges: a role flag, or a field marked
+    /// `#[session(privileged)]`.
+    pub(crate) fn is_privileged(&self) -> bool {
+        self.is_role_flag() || self.attrs.privileged.is_some()
+    }
+
+    /// Whether the field is read once (`#[session(flash)]`).
+    pub(crate) fn is_flash(&self) -> bool {
+        self.attrs.flash.is_some()
     }
 
     /// The field's name without any `r#`.
@@ -167,6 +180,11 @@ impl Field<'_> {
         format_ident!("update_{}", self.ident, span = self.ident.span())
     }
 
+    /// The read-once accessor of a flash field: `take_notice` for `notice`.
+    pub(crate) fn taker(&self) -> Ident {
+        format_ident!("take_{}", self.ident, span = self.ident.span())
+    }
+
     /// "the setter of field `cart`", for error messages.
     pub(crate) fn describe_method(&self, kind: MethodKind) -> String {
         match kind {
@@ -180,15 +198,20 @@ impl Field<'_> {
         }
     }
 
-    /// Every method the handle gets for this field. The `user_id` field's setter, remover and
-    /// updater are hidden and refused at compile time, pointing to `login` and `logout`.
-    pub(crate) fn methods(&self) -> [(Ident, MethodKind); 4] {
-        [
+    /// Every method the handle gets for this field, with `take_NAME` for a flash field. The
+    /// `user_id` field's setter, remover and updater are hidden and refused at compile time,
+    /// pointing to `login` and `logout`.
+    pub(crate) fn methods(&self) -> Vec<(Ident, MethodKind)> {
+        let mut methods = vec![
             (self.getter(), MethodKind::Getter),
             (self.setter(), MethodKind::Setter),
             (self.remover(), MethodKind::Remover),
             (self.updater(), MethodKind::Updater),
-        ]
+        ];
+        if self.is_flash() {
+            methods.push((self.taker(), MethodKind::Taker));
+        }
+        methods
     }
 }
 
@@ -208,6 +231,16 @@ pub(crate) fn unraw(ident: &Ident) -> String {
 
 /// `T` for a type written `Option<T>` (or `std::option::Option<T>`), else `None`.
 pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    generic_inner(ty, "Option")
+}
+
+/// Whether a type is written `Option<T>` or `Vec<T>` (with any path before the name).
+pub(crate) fn is_option_or_vec(ty: &Type) -> bool {
+    generic_inner(ty, "Option").is_some() || generic_inner(ty, "Vec").is_some()
+}
+
+/// `T` for a type written `NAME<T>`, with any plain path before `NAME`, else `None`.
+fn generic_inner<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     let Type::Path(path) = ungroup(ty) else {
         return None;
     };
@@ -217,7 +250,7 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
         .iter()
         .take(segments.len() - 1)
         .all(|segment| segment.arguments.is_none());
-    if path.qself.is_some() || !plain_prefix || last.ident != "Option" {
+    if path.qself.is_some() || !plain_prefix || last.ident != name {
         return None;
     }
     let PathArguments::AngleBracketed(args) = &last.arguments else {

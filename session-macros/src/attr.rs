@@ -14,7 +14,18 @@ use crate::ctxt::Ctxt;
 const ATTR: &str = "session";
 
 /// The keys `#[session(...)]` accepts, for "did you mean" hints.
-const KNOWN_KEYS: &[&str] = &["user_id", "staff", "superuser", "rename", "default"];
+const KNOWN_KEYS: &[&str] = &[
+    "user_id",
+    "staff",
+    "superuser",
+    "flash",
+    "privileged",
+    "rename",
+    "default",
+];
+
+/// The keys that take no value and are not roles: a field can have them besides a role.
+const FLAGS: &[&str] = &["flash", "privileged"];
 
 /// The special meaning a field can have.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -118,6 +129,21 @@ pub(crate) struct Attrs {
     pub(crate) role: Option<RoleAttr>,
     pub(crate) rename: Option<LitStr>,
     pub(crate) default: Option<DefaultFn>,
+    /// `#[session(flash)]`: read once, through the generated `take_NAME()`.
+    pub(crate) flash: Option<syn::Path>,
+    /// `#[session(privileged)]`: a change rotates the token, as for `staff`.
+    pub(crate) privileged: Option<syn::Path>,
+}
+
+impl Attrs {
+    /// The slot of a flag key (`flash`, `privileged`).
+    fn flag_mut(&mut self, key: &str) -> &mut Option<syn::Path> {
+        if key == "flash" {
+            &mut self.flash
+        } else {
+            &mut self.privileged
+        }
+    }
 }
 
 /// Parses every `#[session(...)]` attribute of `field`, recording errors in `cx`.
@@ -164,6 +190,21 @@ fn parse_key(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta) -> syn::Resul
                 role,
                 path: path.clone(),
             });
+        }
+    } else if let Some(key) = FLAGS.iter().copied().find(|key| path.is_ident(key)) {
+        if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+            skip_value(meta)?;
+            cx.error_spanned_by(
+                path,
+                format_args!("`{key}` takes no value; write `#[session({key})]`"),
+            );
+        } else if attrs.flag_mut(key).is_some() {
+            cx.error_spanned_by(
+                path,
+                format_args!("duplicate `#[session({key})]` on this field; remove one"),
+            );
+        } else {
+            *attrs.flag_mut(key) = Some(path.clone());
         }
     } else if path.is_ident("rename") {
         let example = |name: &str| format!("`#[session(rename = \"{name}\")]`");
@@ -213,7 +254,7 @@ fn parse_key(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta) -> syn::Resul
             }
             None => format!(
                 "unknown attribute `#[session({written})]`; expected `user_id`, `staff`, \
-                 `superuser`, `rename = \"...\"` or `default = \"...\"`"
+                 `superuser`, `flash`, `privileged`, `rename = \"...\"` or `default = \"...\"`"
             ),
         };
         cx.error_spanned_by(path, msg);

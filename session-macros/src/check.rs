@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Field, Input, MethodKind, is_bool, option_inner};
+use crate::ast::{Field, Input, MethodKind, is_bool, is_option_or_vec, option_inner};
 use crate::attr::Role;
 use crate::ctxt::Ctxt;
 
@@ -44,6 +44,10 @@ pub(crate) fn check(cx: &Ctxt, input: &Input) {
     check_flags_need_user_id(cx, input);
     check_user_id_attrs(cx, input);
     check_flag_defaults(cx, input);
+    check_flash_not_on_roles(cx, input);
+    check_flash_is_option_or_vec(cx, input);
+    check_flash_without_default(cx, input);
+    check_privileged_applies(cx, input);
     check_stored_keys_unique(cx, input);
     check_stored_keys_not_reserved(cx, input);
     check_method_names_unique(cx, input);
@@ -105,7 +109,7 @@ fn check_user_id_is_option(cx: &Ctxt, input: &Input) {
 
 /// `staff` and `superuser` fields are `bool`.
 fn check_flags_are_bool(cx: &Ctxt, input: &Input) {
-    for field in input.fields.iter().filter(|field| field.is_privileged()) {
+    for field in input.fields.iter().filter(|field| field.is_role_flag()) {
         if !is_bool(field.ty) {
             let role = field.role().map_or("", Role::name);
             let msg =
@@ -121,7 +125,7 @@ fn check_flags_need_user_id(cx: &Ctxt, input: &Input) {
         return;
     }
     for field in &input.fields {
-        if let Some(attr) = field.attrs.role.as_ref().filter(|_| field.is_privileged()) {
+        if let Some(attr) = field.attrs.role.as_ref().filter(|_| field.is_role_flag()) {
             let msg = format!(
                 "`#[session({})]` needs a `#[session(user_id)]` field, since roles belong to \
                  logged-in users; add `#[session(user_id)] user_id: Option<YourIdType>`",
@@ -156,7 +160,7 @@ fn check_user_id_attrs(cx: &Ctxt, input: &Input) {
 /// `staff` and `superuser` fields default to `false`, so that no session holds a privilege
 /// it was not given.
 fn check_flag_defaults(cx: &Ctxt, input: &Input) {
-    for field in input.fields.iter().filter(|field| field.is_privileged()) {
+    for field in input.fields.iter().filter(|field| field.is_role_flag()) {
         if let (Some(default), Some(role)) = (&field.attrs.default, field.role()) {
             let msg = format!(
                 "a `#[session({})]` field defaults to `false`, so that no session gets a \
@@ -165,6 +169,90 @@ fn check_flag_defaults(cx: &Ctxt, input: &Input) {
             );
             cx.error_spanned_by(&default.lit, msg);
         }
+    }
+}
+
+/// A flash is an ordinary field of its own: not the user id, which changes only through
+/// login and logout, and not a role flag, which must not vanish when read.
+fn check_flash_not_on_roles(cx: &Ctxt, input: &Input) {
+    for field in &input.fields {
+        let (Some(flash), Some(role)) = (&field.attrs.flash, field.role()) else {
+            continue;
+        };
+        let msg = match role {
+            Role::UserId => "`flash` does not apply to the `#[session(user_id)]` field, which \
+                             changes only through `login` and `logout`; put `#[session(flash)]` \
+                             on a field of its own, such as `notice: Option<String>`"
+                .to_owned(),
+            Role::Staff | Role::Superuser => format!(
+                "a `#[session({})]` field cannot be a flash, since a role must not vanish once \
+                 read; put `#[session(flash)]` on a field of its own, such as \
+                 `notice: Option<String>`",
+                role.name(),
+            ),
+        };
+        cx.error_spanned_by(flash, msg);
+    }
+}
+
+/// A flash field is an `Option<T>` or a `Vec<T>`: once taken it reads as `None` or empty,
+/// which is what "read once" means. (A flash on a role is reported by
+/// `check_flash_not_on_roles` alone.)
+fn check_flash_is_option_or_vec(cx: &Ctxt, input: &Input) {
+    for field in input.fields.iter().filter(|field| field.is_flash()) {
+        if field.role().is_none() && !is_option_or_vec(field.ty) {
+            let written = crate::attr::tokens_to_string(field.ty)
+                .replace(" < ", "<")
+                .replace(" >", ">");
+            let msg = format!(
+                "a `#[session(flash)]` field must be an `Option` or a `Vec`, which is empty once \
+                 taken; change its type to `Option<{written}>` (one message) or `Vec<{written}>` \
+                 (several)"
+            );
+            cx.error_spanned_by(field.ty, msg);
+        }
+    }
+}
+
+/// A flash field has no `default`: once taken it must read as empty, not as some default
+/// message shown on every page.
+fn check_flash_without_default(cx: &Ctxt, input: &Input) {
+    for field in input.fields.iter().filter(|field| field.is_flash()) {
+        if let Some(default) = &field.attrs.default {
+            cx.error_spanned_by(
+                &default.lit,
+                "a `#[session(flash)]` field is empty once taken, so it has no default; \
+                 remove `default = ...`",
+            );
+        }
+    }
+}
+
+/// `privileged` goes on an ordinary field: the user id rotates the token through login and
+/// logout anyway, `staff` and `superuser` are privileged already, and a privileged flash
+/// would rotate the token on every page that shows it.
+fn check_privileged_applies(cx: &Ctxt, input: &Input) {
+    for field in &input.fields {
+        let Some(privileged) = &field.attrs.privileged else {
+            continue;
+        };
+        let msg = match field.role() {
+            Some(Role::UserId) => "`privileged` does not apply to the `#[session(user_id)]` \
+                                   field: `login` and `logout` always give a new token; \
+                                   remove it"
+                .to_owned(),
+            Some(role @ (Role::Staff | Role::Superuser)) => format!(
+                "a `#[session({})]` field is privileged already: changing it rotates the \
+                 token; remove `#[session(privileged)]`",
+                role.name(),
+            ),
+            None if field.is_flash() => "a `#[session(flash)]` field cannot be `privileged`: \
+                                         taking the message would rotate the token on every \
+                                         page that shows it; remove one of them"
+                .to_owned(),
+            None => continue,
+        };
+        cx.error_spanned_by(privileged, msg);
     }
 }
 
@@ -207,8 +295,9 @@ fn check_stored_keys_not_reserved(cx: &Ctxt, input: &Input) {
     }
 }
 
-/// No two fields generate a handle method of the same name (`set_x` next to `x`), counting the
-/// refused setter, remover and updater of the `user_id` field.
+/// No two fields generate a handle method of the same name (`set_x` next to `x`, or
+/// `take_x` of a flash next to a field `take_x`), counting the refused setter, remover and
+/// updater of the `user_id` field.
 fn check_method_names_unique(cx: &Ctxt, input: &Input) {
     let mut seen: HashMap<String, (&Field, MethodKind)> = HashMap::new();
     for field in &input.fields {

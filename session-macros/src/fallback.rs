@@ -102,7 +102,7 @@ fn stub_items(input: &Input) -> (Vec<TokenStream>, Vec<TokenStream>) {
                 continue;
             }
             let signature = match kind {
-                ast::MethodKind::Getter => quote!(#method(&self) -> #ty),
+                ast::MethodKind::Getter | ast::MethodKind::Taker => quote!(#method(&self) -> #ty),
                 ast::MethodKind::Setter => {
                     quote!(#method(&self, _: #ty) -> ::core::result::Result<(), #rt::SessionError>)
                 }

@@ -13,6 +13,7 @@
 //!   - `set_foo(&self, value: T) -> Result<(), SessionError>`;
 //!   - `remove_foo(&self) -> Result<(), SessionError>`: back to the default;
 //!   - `update_foo(&self, f: impl FnOnce(&mut T)) -> Result<(), SessionError>`;
+//!   - for a `flash` field, `take_foo(&self) -> T`: the value, which is then cleared;
 //! - a typed key constant per field, `AppSession::FOO: Key<AppSession, T>`, for generic code;
 //! - the impls of `SessionSchema` and, for the roles present, of `HasUserId`, `HasStaff` and
 //!   `HasSuperuser`, which the guards `RequireAuth`, `RequireStaff` and `RequireSuperuser` need.
@@ -31,6 +32,8 @@
 //! | `user_id` | The logged-in user's id: a field of type `Option<Id>`, `None` while anonymous. At most one per schema. It is not a stored key: the handle has a getter `user_id() -> Option<Id>` only, and the id changes through `Session::login(id)` and `Session::logout()`; a call to `set_user_id`, `remove_user_id` or `update_user_id` (hidden methods, bounded by a runtime trait no handle implements) fails to compile with a message that says so. Takes neither `rename` nor `default`. |
 //! | `staff` | The staff flag that `RequireStaff` checks: a `bool`, at most one per schema, and the schema needs a `user_id` field. Changing it is a privilege change, so the session token is rotated on save. It always defaults to `false`, so `default` is refused. |
 //! | `superuser` | The superuser flag that `RequireSuperuser` checks; a superuser also passes every staff check. Same rules as `staff`. |
+//! | `flash` | A value read once: an `Option<T>` or `Vec<T>` field that also gets `take_foo() -> T`, which returns the value and clears it (a message set before a redirect shows on the next page only). Not on `user_id` or a role, and neither with `default` (a taken flash must read empty) nor with `privileged`. |
+//! | `privileged` | Changing the field is a privilege change, as for `staff`: the token is rotated on save (a tenant switch, a role list). Sets the key's `privileged` flag. Not on `user_id` (login and logout rotate anyway), `staff` or `superuser` (privileged already), or a `flash` field. |
 //! | `rename = "key"` | The name the field is stored under, instead of the field's name, so the field can be renamed in code without losing stored sessions. Not empty, and unique in the schema. |
 //! | `default = "path"` | A function `fn() -> T` giving the value of a field the session does not hold, instead of `T::default()` (as in serde). |
 //!
@@ -85,8 +88,10 @@
 //! or a value of the wrong type in `#[session(...)]`, a duplicated role, a `user_id` that is
 //! not an `Option`, a flag that is not a `bool`, a flag without a `user_id` field, two fields
 //! stored under one key, a stored key starting with `__` (the runtime's), a misplaced
-//! `strict`, and fields whose generated names clash (`set_x` next to `x`, or a
-//! getter hidden by a method of `Session`, such as a field named `login`).
+//! `strict`, a `flash` on `user_id`, a role, a type that is neither `Option` nor `Vec`, or
+//! with `default` or `privileged`, a `privileged` on `user_id` or a role, and fields whose
+//! generated names clash (`set_x` next to `x`, `take_x` of a flash next to a field `take_x`,
+//! or a getter hidden by a method of `Session`, such as a field named `login`).
 //!
 //! # Layout
 //!

@@ -177,6 +177,7 @@ impl fmt::Debug for SessionConfig {
             .field("secure", &c.cookie.secure)
             .field("idle_timeout", &c.idle_timeout)
             .field("absolute_timeout", &c.absolute_timeout)
+            .field("browser_session_cookie", &!c.cookie.persistent)
             .field("touch_interval", &c.touch_interval)
             .field("max_data_bytes", &c.max_data_bytes)
             .field("login_url", &c.login_url)
@@ -196,6 +197,7 @@ pub struct SessionConfigBuilder {
     path: String,
     same_site: SameSite,
     secure: bool,
+    persistent: bool,
     idle_timeout: Duration,
     absolute_timeout: Duration,
     touch_interval: Duration,
@@ -216,6 +218,7 @@ impl Default for SessionConfigBuilder {
             path: "/".to_owned(),
             same_site: SameSite::Lax,
             secure: true,
+            persistent: true,
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 60 * 60),
             touch_interval: Duration::from_secs(60),
@@ -377,6 +380,54 @@ impl SessionConfigBuilder {
     /// ```
     pub fn same_site(mut self, same_site: SameSite) -> Self {
         self.same_site = same_site;
+        self
+    }
+
+    /// Makes the session cookie a browser-session cookie: it carries no `Max-Age` (nor
+    /// `Expires`), so the browser drops it when it closes. By default the cookie's `Max-Age`
+    /// mirrors the session's remaining lifetime, and the cookie survives a browser restart
+    /// until then.
+    ///
+    /// The server enforces the [idle](Self::idle_timeout) and
+    /// [absolute](Self::absolute_timeout) timeouts exactly as with the default: a browser
+    /// left open for a day still finds its session ended. Only the cookie's own lifetime
+    /// changes. Logout still removes the cookie (`Max-Age=0`), and since the cookie carries no
+    /// lifetime to follow, the rolling expiry's refresh sends no `Set-Cookie`. Browsers that
+    /// restore tabs after a restart may also restore session cookies; the server-side
+    /// timeouts still apply to them.
+    ///
+    /// This is the usual companion of "remember me": the session ends with the browser, and
+    /// a separate long-lived remember cookie, set only when the user asks for it, brings the
+    /// user back in a new session.
+    ///
+    /// ```
+    /// use session_runtime::SessionConfig;
+    /// # use axum::{Router, body::Body, http::Request, routing::get};
+    /// # use session_runtime::{MemoryStore, Session, SessionLayer, SessionSchema};
+    /// # use tower::ServiceExt as _;
+    /// # #[derive(SessionSchema)]
+    /// # pub struct Visit { pub visits: u32 }
+    /// # async fn set_cookie(config: SessionConfig) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|s: Session<Visit>| async move { s.set_visits(1) }))
+    /// #         .layer(SessionLayer::new(MemoryStore::new(), config));
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), session_runtime::ConfigError> {
+    ///
+    /// let config = SessionConfig::builder().browser_session_cookie().build()?;
+    /// // The `Set-Cookie` header of a response that starts a session has no lifetime:
+    /// let cookie = set_cookie(config).await;
+    /// assert!(!cookie.contains("Max-Age") && !cookie.contains("Expires"));
+    ///
+    /// // The default mirrors the idle timeout (30 minutes):
+    /// assert!(set_cookie(SessionConfig::default()).await.contains("Max-Age=1800"));
+    /// # Ok(()) }
+    /// ```
+    pub fn browser_session_cookie(mut self) -> Self {
+        self.persistent = false;
         self
     }
 
@@ -601,6 +652,11 @@ impl SessionConfigBuilder {
     /// Caps how many sessions one user may have (default: no cap). A login past the cap ends
     /// the user's least recently used sessions.
     ///
+    /// The cap is best effort: if the store fails while listing or ending those sessions,
+    /// the login still succeeds (a warning is logged) and the user stays over the cap until
+    /// a later login enforces it. For a hard limit of one, use
+    /// [`exclusive_login`](Self::exclusive_login), which fails the login instead.
+    ///
     /// ```
     /// use axum::{Router, body::Body, http::Request, routing::post};
     /// use session_runtime::{MemoryStore, Session, SessionConfig, SessionError, SessionLayer, SessionSchema};
@@ -811,6 +867,7 @@ impl SessionConfigBuilder {
                     self.path,
                     self.same_site,
                     self.secure,
+                    self.persistent,
                 ),
                 idle_timeout: self.idle_timeout,
                 absolute_timeout: self.absolute_timeout,
@@ -843,6 +900,7 @@ mod tests {
         assert_eq!(i.same_site, SameSite::Lax);
         assert_eq!(i.path, "/");
         assert!(i.domain.is_none());
+        assert!(i.persistent);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Both directions go through the `cookie` crate: every `Cookie` header of a request is read
 //! with `Cookie::split_parse`, and `Set-Cookie` is rendered by the crate once per
-//! configuration into a template that a response fills with its token and `Max-Age`. The
-//! request's headers are only read when a handler loads the session.
+//! configuration into a template that a response fills with its token and `Max-Age` (none
+//! for a browser-session cookie). The request's headers are only read when a handler loads
+//! the session.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -36,6 +37,9 @@ pub(crate) struct CookieSettings {
     pub(crate) path: String,
     pub(crate) same_site: SameSite,
     pub(crate) secure: bool,
+    /// Whether the cookie carries `Max-Age` (the default); without it, it is a
+    /// browser-session cookie that the browser drops when it closes.
+    pub(crate) persistent: bool,
     template: OnceLock<CookieTemplate>,
 }
 
@@ -47,6 +51,7 @@ impl CookieSettings {
         path: String,
         same_site: SameSite,
         secure: bool,
+        persistent: bool,
     ) -> Self {
         Self {
             name,
@@ -54,6 +59,7 @@ impl CookieSettings {
             path,
             same_site,
             secure,
+            persistent,
             template: OnceLock::new(),
         }
     }
@@ -163,24 +169,28 @@ impl CookieTemplate {
     }
 }
 
-/// `Set-Cookie` that installs `token` for `max_age`.
+/// `Set-Cookie` that installs `token` for `max_age`, or, for a browser-session cookie, with
+/// no `Max-Age` at all (the server enforces the timeouts either way).
 pub(crate) fn set_cookie(config: &CookieSettings, token: &Token, max_age: Duration) -> HeaderValue {
-    const MAX_AGE: &str = "; Max-Age=";
     let template = config.template();
     let mut seconds = itoa::Buffer::new();
-    let seconds = seconds.format(max_age.as_secs());
+    let (max_age_attr, seconds) = if config.persistent {
+        ("; Max-Age=", seconds.format(max_age.as_secs()))
+    } else {
+        ("", "")
+    };
     // The exact length: a header value made from a full `String` takes its buffer over,
     // with no second allocation.
     let len = template.prefix.len()
         + TOKEN_LEN
         + template.attributes.len()
-        + MAX_AGE.len()
+        + max_age_attr.len()
         + seconds.len();
     let mut out = Vec::with_capacity(len);
     out.extend_from_slice(template.prefix.as_bytes());
     out.extend_from_slice(token.as_bytes());
     out.extend_from_slice(template.attributes.as_bytes());
-    out.extend_from_slice(MAX_AGE.as_bytes());
+    out.extend_from_slice(max_age_attr.as_bytes());
     out.extend_from_slice(seconds.as_bytes());
     // The template came from the crate's rendering of a validated configuration, and the
     // token is base64url: always a valid header value.
@@ -188,7 +198,7 @@ pub(crate) fn set_cookie(config: &CookieSettings, token: &Token, max_age: Durati
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// `Set-Cookie` that removes the session cookie (`Max-Age=0`).
+/// `Set-Cookie` that removes the session cookie (`Max-Age=0`, browser-session cookie or not).
 pub(crate) fn removal_cookie(config: &CookieSettings) -> HeaderValue {
     config.template().removal.clone()
 }
@@ -323,6 +333,27 @@ mod tests {
             assert_eq!(removed.max_age(), Some(cookie::time::Duration::ZERO));
             assert_eq!(removed.path(), parsed.path());
         }
+    }
+
+    #[test]
+    fn a_browser_session_cookie_has_no_lifetime_but_its_removal_still_expires_it() {
+        let config = SessionConfig::builder()
+            .browser_session_cookie()
+            .build()
+            .unwrap();
+        let c = &config.inner.cookie;
+        let t = Token::generate().unwrap();
+        let v = set_cookie(c, &t, Duration::from_secs(77));
+        let parsed = Cookie::parse_encoded(v.to_str().unwrap().to_owned()).unwrap();
+        assert_eq!(parsed.value(), t.encode());
+        assert_eq!(parsed.max_age(), None);
+        assert_eq!(parsed.expires(), None);
+        assert_eq!(parsed.http_only(), Some(true));
+        assert_eq!(parsed.secure(), Some(true));
+        assert_eq!(parsed.path(), Some("/"));
+        let removal = removal_cookie(c);
+        let removed = Cookie::parse_encoded(removal.to_str().unwrap().to_owned()).unwrap();
+        assert_eq!(removed.max_age(), Some(cookie::time::Duration::ZERO));
     }
 
     #[test]

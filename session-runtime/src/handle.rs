@@ -56,18 +56,20 @@ impl<S> RawSession<S> {
         let decoded = self
             .ctx
             .with_value(key.name(), |json| json.map(|json| key.decode(json)));
-        match decoded {
-            None => key.default_value(),
-            Some(Ok(value)) => value,
-            Some(Err(error)) => {
-                tracing::warn!(
-                    field = key.name(),
-                    %error,
-                    "stored session value does not decode into the field's type; using its default"
-                );
-                key.default_value()
-            }
-        }
+        or_default(key, decoded)
+    }
+
+    /// Reads a field and removes it, in one step: a flash message, read once. Later reads
+    /// (in this request or the next) give the default, `None` or empty.
+    ///
+    /// A stored value that no longer decodes is removed too, and gives the default with a
+    /// warning, as in [`get`](Self::get).
+    pub fn take<T>(&self, key: &Key<S, T>) -> T {
+        let decoded = self
+            .ctx
+            .take_value(key.name(), key.is_privileged())
+            .map(|json| key.decode(&json));
+        or_default(key, decoded)
     }
 
     /// Writes a field.
@@ -119,6 +121,22 @@ pub(crate) fn decode_user_id<Id: DeserializeOwned>(json: &str) -> Option<Id> {
             // An id that no longer decodes cannot be trusted to name the right user.
             tracing::warn!(%error, "stored user id does not decode; treating the session as anonymous");
             None
+        }
+    }
+}
+
+/// A field's decoded value; its default when unset or (with a warning) undecodable.
+fn or_default<S, T>(key: &Key<S, T>, decoded: Option<serde_json::Result<T>>) -> T {
+    match decoded {
+        None => key.default_value(),
+        Some(Ok(value)) => value,
+        Some(Err(error)) => {
+            tracing::warn!(
+                field = key.name(),
+                %error,
+                "stored session value does not decode into the field's type; using its default"
+            );
+            key.default_value()
         }
     }
 }

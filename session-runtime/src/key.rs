@@ -125,8 +125,9 @@ impl<S, T> Key<S, T> {
         self.name
     }
 
-    /// Whether changing this field changes privileges (a `staff` or `superuser` field):
-    /// the session token is rotated when such a change is saved.
+    /// Whether changing this field changes privileges (a `staff`, `superuser` or
+    /// `#[session(privileged)]` field): the session token is rotated when such a change is
+    /// saved.
     ///
     /// ```
     /// use session_runtime::SessionSchema;

@@ -109,7 +109,9 @@ impl SessionLayer {
     /// session, compares the fingerprint stored in the schema field `key` (set it at login)
     /// with `current(user_id)`, the user's fingerprint now. On a mismatch, or if `current`
     /// answers `None` (no such user), the session is deleted and the request is anonymous.
-    /// If `current` fails, the request gets `503`: the check fails closed.
+    /// If `current` fails, the request gets `503`: the check fails closed. So does a store
+    /// that cannot delete the stale session; it then stays, and the next request that loads
+    /// it tries again.
     ///
     /// The fingerprint should change whenever the password does, and reveal nothing: a
     /// SHA-256 of the stored password hash is a good choice. It costs one call of `current`

@@ -70,7 +70,9 @@
 //! - **Rotation**: [`Session::login`] and [`Session::rotate`], and any change of a `staff` or
 //!   `superuser` field, move the session to a new token; the old one is dead at once.
 //! - **Expiry**: idle (rolling, refreshed at most once per touch interval by a cheap touch)
-//!   and absolute, enforced by the server and mirrored in the cookie's `Max-Age`.
+//!   and absolute, enforced by the server and mirrored in the cookie's `Max-Age` (or a
+//!   cookie without one, that the browser drops when it closes:
+//!   [`SessionConfigBuilder::browser_session_cookie`]).
 //! - **Failures**: unknown, expired or malformed cookies are anonymous, never an error. A
 //!   store that is down answers `503` before the handler runs; routes that do not use the
 //!   session keep working. Nothing is saved for a `5xx` response.
@@ -83,7 +85,9 @@
 //! [`Policy`]: a predicate on the session and the role's name, used as
 //! [`Guard<S, P>`](Guard). `Option<RequireAuth<S>>` serves guests and users alike, and
 //! `axum::middleware::from_extractor::<RequireStaff<S>>()` as a `route_layer` guards every
-//! route of a router; see [`Guard`].
+//! route of a router; see [`Guard`]. Before a login page redirects to the `next` it
+//! received, [`redirect::local_path`] checks that it is a path on this site (the guards use it
+//! for the `next` they send).
 //!
 //! # Schema evolution
 //!
@@ -113,6 +117,7 @@ mod handle;
 mod key;
 mod layer;
 mod record;
+pub mod redirect;
 mod rejection;
 mod schema;
 mod service;

@@ -12,6 +12,8 @@ mod server;
 
 mod api;
 mod browser;
+mod flash;
+mod hardening;
 mod pages;
 mod secrets;
 mod sessions;

@@ -100,6 +100,10 @@ async fn next_never_leaves_the_site() {
         "%2F%5Cevil.example",
         "evil",
         "%2F%09%2Fevil.example",
+        "%2F%EF%BC%8Fevil.example",
+        "%2F%252F%2Fevil.example",
+        "%20%2Fcart",
+        "javascript%3Aalert(1)",
     ] {
         let mut b = Browser::new(&app);
         let form = format!("username=alice&password=alice-pass&next={evil}");
@@ -108,6 +112,7 @@ async fn next_never_leaves_the_site() {
         assert_eq!(r.headers["location"], "/", "{evil}");
     }
     assert_eq!(safe_next(Some("/cart?x=1")), "/cart?x=1");
+    assert_eq!(safe_next(Some("/a/b%20c#y")), "/a/b%20c#y");
     assert_eq!(safe_next(None), "/");
 }
 

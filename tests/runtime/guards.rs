@@ -310,3 +310,27 @@ async fn a_next_in_the_login_url_is_replaced_not_repeated() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_request_target_that_is_not_a_local_path_gets_next_home() {
+    use session_runtime::{RequireAuth, SessionLayer};
+    // Every path reaches the guard, whatever its shape.
+    let app = axum::Router::new()
+        .fallback(|_: RequireAuth<crate::common::AppSession>| async { "in" })
+        .layer(SessionLayer::new(
+            TestStore::new(),
+            config_with_login("/login"),
+        ));
+    for crafted in ["//evil.example/x", "/%2F/evil.example", "/%5Cevil.example"] {
+        assert_eq!(
+            redirect_of(&app, crafted).await,
+            "/login?next=/",
+            "{crafted}"
+        );
+    }
+    // A local target is kept.
+    assert_eq!(
+        redirect_of(&app, "/a/b%20c?x=%2F").await,
+        "/login?next=/a/b%2520c%3Fx%3D%252F"
+    );
+}

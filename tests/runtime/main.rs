@@ -6,6 +6,7 @@ mod common;
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
 
+mod browser_session;
 mod caching;
 mod cookies;
 mod credentials;
@@ -13,11 +14,14 @@ mod csrf;
 mod evolution;
 mod expiry;
 mod failures;
+mod faults;
+mod flash;
 mod guards;
 mod lifecycle;
 mod memory_store;
 mod mount;
 mod per_user;
+mod privileged;
 mod rejections;
 mod saves;
 mod tasks;

@@ -1,7 +1,6 @@
 //! The JSON API under `/api`.
 
 use std::fmt;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,8 +12,9 @@ use session_runtime::{
     PublicId, RequireAuth, RequireStaff, RequireSuperuser, Session, SessionError,
 };
 
+use super::throttle::{RetryAfter, Throttle, username_key};
 use super::users::{PasswordError, User};
-use super::{AppSession, AppSessionHandle, Users};
+use super::{AppSession, AppSessionHandle, AppState, Users};
 
 /// `POST /api/login` body. Its `Debug` hides the password.
 #[derive(Deserialize)]
@@ -61,17 +61,52 @@ fn identity(id: i64, s: &AppSessionHandle) -> Value {
     })
 }
 
+/// `429` with `Retry-After`, as JSON.
+fn too_many_attempts(RetryAfter(secs): RetryAfter) -> Response {
+    let message = format!("too many failed attempts; try again in {secs} seconds");
+    let mut response = error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", &message);
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, secs.into());
+    response
+}
+
+/// Checks a username and password under the login throttle: `Err` once the name has had
+/// too many failures, whatever the password; `Ok(None)` for wrong credentials.
+pub async fn authenticate(
+    users: &Users,
+    logins: &Throttle,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, RetryAfter> {
+    let attempt = logins.begin(&username_key(username))?;
+    let user = users.authenticate(username, password).await;
+    match &user {
+        Some(_) => attempt.succeeded(),
+        None => attempt.failed(),
+    }
+    Ok(user)
+}
+
+/// `POST /api/login`: `200` and the identity; `401` on bad credentials; `429` with
+/// `Retry-After` after too many failures for this username.
 pub async fn login(
-    State(users): State<Arc<Users>>,
+    State(state): State<AppState>,
     session: Session<AppSession>,
     Json(creds): Json<Credentials>,
 ) -> Result<Response, SessionError> {
-    let Some(user) = users.authenticate(&creds.username, &creds.password) else {
-        let body =
-            json!({ "error": "invalid_credentials", "message": "wrong username or password" });
-        return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
+    let users = &state.users;
+    let found = authenticate(users, &state.logins, &creds.username, &creds.password).await;
+    let user = match found {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            let body =
+                json!({ "error": "invalid_credentials", "message": "wrong username or password" });
+            return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
+        }
+        Err(retry) => return Ok(too_many_attempts(retry)),
     };
-    sign_in(&session, &users, &user).await?;
+    sign_in(&session, users, &user).await?;
     Ok(Json(identity(user.id, &session)).into_response())
 }
 
@@ -153,13 +188,28 @@ impl fmt::Debug for PasswordChange {
 }
 
 /// `POST /api/password`: `204`; this session continues under a new token and every other
-/// session of mine ends.
+/// session of mine ends. After too many wrong current passwords for this user, `429` with
+/// `Retry-After`, whatever the password.
 pub async fn change_password(
-    State(users): State<Arc<Users>>,
+    State(state): State<AppState>,
     user: RequireAuth<AppSession>,
     Json(body): Json<PasswordChange>,
 ) -> Result<Response, SessionError> {
-    match users.change_password(user.user_id(), &body.old, &body.new) {
+    let users = &state.users;
+    let attempt = match state.password_changes.begin(&user.user_id().to_string()) {
+        Ok(attempt) => attempt,
+        Err(retry) => return Ok(too_many_attempts(retry)),
+    };
+    let changed = users
+        .change_password(user.user_id(), &body.old, &body.new)
+        .await;
+    // Only a wrong current password is a failed guess.
+    match &changed {
+        Err(PasswordError::WrongPassword) => attempt.failed(),
+        Err(PasswordError::Hashing) => drop(attempt),
+        Ok(()) | Err(PasswordError::TooShort) => attempt.succeeded(),
+    }
+    match changed {
         Ok(()) => {}
         Err(PasswordError::WrongPassword) => {
             return Ok(error(

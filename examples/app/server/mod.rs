@@ -2,20 +2,65 @@
 //! drive this same router in-process.
 
 pub mod api;
-pub mod next;
+pub mod headers;
 pub mod pages;
+pub mod passwords;
+pub mod throttle;
 mod users;
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::routing::{delete, get, post};
 use session_runtime::{
-    CsrfLayer, MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer, SessionSchema,
-    SessionStore, SqliteStore,
+    Clock, CsrfLayer, MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer,
+    SessionSchema, SessionStore, SqliteStore, SystemClock,
 };
 
+use throttle::Throttle;
 pub use users::Users;
+
+/// Failed password checks allowed per username (login) or user (password change) within
+/// [`THROTTLE_WINDOW`].
+pub const MAX_FAILURES: usize = 5;
+/// The window of [`MAX_FAILURES`]: 15 minutes.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// What the handlers share: the users and the throttles on password guessing.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The user directory.
+    pub users: Arc<Users>,
+    /// Failed logins, per normalized username (JSON and form logins alike).
+    pub logins: Arc<Throttle>,
+    /// Failed password changes, per user id.
+    pub password_changes: Arc<Throttle>,
+}
+
+/// What the app runs on besides its store and users.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The clock of sessions and throttles (tests move a manual one).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// An `Arc<dyn Clock>` as a [`Clock`], for the session configuration.
+struct SharedClock(Arc<dyn Clock>);
+
+impl Clock for SharedClock {
+    fn now(&self) -> SystemTime {
+        self.0.now()
+    }
+}
 
 /// What the app keeps per session.
 #[derive(SessionSchema)]
@@ -36,6 +81,10 @@ pub struct AppSession {
     pub cart: Vec<u64>,
     /// Fingerprint of the password at login: a password change ends the other sessions.
     pub auth_hash: Option<String>,
+    /// Notices for the next page ("Welcome, alice" after the login form, "Session ended"
+    /// after a revoke), each shown once.
+    #[session(flash)]
+    pub notices: Vec<String>,
 }
 
 /// Where sessions are stored: `SESSION_STORE`.
@@ -127,20 +176,40 @@ pub async fn build_app(settings: &Settings) -> Result<Router, String> {
 
 /// The session configuration of the app: the secure defaults, the cookie named
 /// `__Host-session` (the prefix makes browsers refuse a cookie of that name set by a sibling
-/// subdomain or for another path), plus the login page that guards send browsers to.
-pub fn session_config() -> SessionConfig {
+/// subdomain or for another path), plus the login page that guards send browsers to, on
+/// `clock`.
+pub fn session_config(clock: Arc<dyn Clock>) -> SessionConfig {
     SessionConfig::builder()
         .host_prefix()
         .login_url("/login")
+        .clock(SharedClock(clock))
         .build()
         .unwrap_or_default()
+}
+
+/// Every route of the app, behind the session layer, on the system clock.
+pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
+    router_with(store, users, Options::default())
 }
 
 /// Every route of the app, behind the session layer.
 ///
 /// Browser pages check CSRF tokens ([`CsrfLayer::new`]); the JSON API accepts only JSON
-/// bodies, which a cross-site form cannot send, and gets the origin check.
-pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
+/// bodies, which a cross-site form cannot send, and gets the origin check. Every response
+/// forbids framing ([`headers::deny_framing`]).
+pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options) -> Router {
+    let throttle = || {
+        Arc::new(Throttle::new(
+            MAX_FAILURES,
+            THROTTLE_WINDOW,
+            options.clock.clone(),
+        ))
+    };
+    let state = AppState {
+        users: users.clone(),
+        logins: throttle(),
+        password_changes: throttle(),
+    };
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -165,12 +234,15 @@ pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
         .layer(CsrfLayer::origin_only())
         .merge(pages)
         .route("/healthz", get(|| async { "ok" }))
-        .with_state(users.clone())
-        .layer(SessionLayer::new(store, session_config()).verify_auth_hash(
-            AppSession::AUTH_HASH,
-            move |id| {
-                let users = users.clone();
-                async move { Ok::<_, std::convert::Infallible>(users.fingerprint(id)) }
-            },
-        ))
+        .with_state(state)
+        .layer(
+            SessionLayer::new(store, session_config(options.clock)).verify_auth_hash(
+                AppSession::AUTH_HASH,
+                move |id| {
+                    let users = users.clone();
+                    async move { Ok::<_, std::convert::Infallible>(users.fingerprint(id)) }
+                },
+            ),
+        )
+        .layer(axum::middleware::map_response(headers::deny_framing))
 }

@@ -1,17 +1,19 @@
-//! The browser pages: home, login form, logout, and a staff-only admin page.
+//! The browser pages: home, login form, logout, and a staff-only admin page. A page that a
+//! form redirects to shows the session's flash notices once ([`notices`]).
 
 use std::fmt;
-use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use session_runtime::redirect::local_path;
 use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, SessionError};
 
-use super::api::sign_in;
-use super::{AppSession, Users};
+use super::api::{authenticate, sign_in};
+use super::throttle::RetryAfter;
+use super::{AppSession, AppSessionHandle, AppState};
 
 /// Escapes text for HTML.
 fn esc(text: &str) -> String {
@@ -37,6 +39,20 @@ fn csrf_field(csrf: &CsrfToken) -> String {
     )
 }
 
+/// The session's flash notices, taken: shown on this page, gone on the next.
+fn notices(session: &AppSessionHandle) -> String {
+    session
+        .take_notices()
+        .iter()
+        .map(|notice| format!("<p role=\"status\">{}</p>", esc(notice)))
+        .collect()
+}
+
+/// Queues a notice for the next page.
+fn flash(session: &AppSessionHandle, notice: String) -> Result<(), SessionError> {
+    session.update_notices(|notices| notices.push(notice))
+}
+
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -51,9 +67,14 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-pub use super::next::safe_next;
+/// Where to go after login: `next` if it is a path on this site, else `/`, so the login
+/// form is no open redirect (see [`local_path`] for exactly what it accepts).
+pub fn safe_next(next: Option<&str>) -> &str {
+    next.and_then(local_path).unwrap_or("/")
+}
 
 pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String> {
+    let notices = notices(&session);
     let csrf = csrf_field(&csrf);
     let cart = session.cart();
     let cart_text = if cart.is_empty() {
@@ -72,7 +93,7 @@ pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String>
     page(
         "Typed sessions demo",
         &format!(
-            "{who}<p>{cart}</p>\
+            "{notices}{who}<p>{cart}</p>\
              <form method=\"post\" action=\"/cart\">{csrf}<label>Item number \
              <input name=\"item\" type=\"number\" min=\"0\" required></label>\
              <button>Add to cart</button></form>",
@@ -129,18 +150,35 @@ impl fmt::Debug for LoginForm {
     }
 }
 
+/// `POST /login`: to `next` when signed in; the form again with `401` on bad credentials,
+/// or with `429` and `Retry-After` after too many failures for this username.
 pub async fn login(
-    State(users): State<Arc<Users>>,
+    State(state): State<AppState>,
     session: Session<AppSession>,
     csrf: CsrfToken,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, SessionError> {
     let next = safe_next(form.next.as_deref());
-    let Some(user) = users.authenticate(&form.username, &form.password) else {
-        let page = login_page(&csrf, next, Some("Wrong username or password."));
-        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+    let users = &state.users;
+    let user = match authenticate(users, &state.logins, &form.username, &form.password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            let page = login_page(&csrf, next, Some("Wrong username or password."));
+            return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+        }
+        Err(RetryAfter(secs)) => {
+            let minutes = secs.div_ceil(60);
+            let message = format!(
+                "Too many failed attempts for this user. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let page = login_page(&csrf, next, Some(&message));
+            let retry = [(axum::http::header::RETRY_AFTER, secs.to_string())];
+            return Ok((StatusCode::TOO_MANY_REQUESTS, retry, page).into_response());
+        }
     };
-    sign_in(&session, &users, &user).await?;
+    sign_in(&session, users, &user).await?;
+    flash(&session, format!("Welcome, {}", user.username))?;
     Ok(Redirect::to(next).into_response())
 }
 
@@ -168,7 +206,8 @@ pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
     page(
         "Admin",
         &format!(
-            "<p>Welcome, {} (user {}). Only staff and superusers see this page.</p>",
+            "{}<p>Welcome, {} (user {}). Only staff and superusers see this page.</p>",
+            notices(&staff),
             esc(&name),
             staff.user_id()
         ),
@@ -182,6 +221,7 @@ pub async fn sessions(
 ) -> Result<Html<String>, SessionError> {
     let csrf = csrf_field(&csrf);
     let list = user.session().list_sessions().await?;
+    let notices = notices(&user);
     let mut rows = String::new();
     for s in &list {
         let when = humantime::format_rfc3339_seconds(s.last_seen);
@@ -202,7 +242,7 @@ pub async fn sessions(
     Ok(page(
         "Your sessions",
         &format!(
-            "<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
+            "{notices}<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
              <tbody>{rows}</tbody></table>\
              <form method=\"post\" action=\"/logout-others\">{csrf}\
              <button>Log out all other sessions</button></form>"
@@ -210,7 +250,7 @@ pub async fn sessions(
     ))
 }
 
-/// `POST /sessions/{id}/revoke`: ends one session, back to the list.
+/// `POST /sessions/{id}/revoke`: ends one session, back to the list, which then says so once.
 pub async fn revoke_session(
     user: RequireAuth<AppSession>,
     Path(id): Path<String>,
@@ -221,6 +261,7 @@ pub async fn revoke_session(
         None => false,
     };
     if revoked {
+        flash(&user, "Session ended".to_owned())?;
         Ok(Redirect::to("/sessions").into_response())
     } else {
         let body = page(

@@ -3,8 +3,7 @@
 use std::fmt;
 use std::sync::RwLock;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use super::passwords::{Passwords, hash, hash_with_salt};
 
 /// A user account, without its password hash.
 #[derive(Debug, Clone)]
@@ -36,6 +35,8 @@ pub struct Users {
     accounts: RwLock<Vec<Account>>,
     /// Verified against for unknown usernames, so a miss costs as much as a wrong password.
     decoy_hash: String,
+    /// Where the hashes are computed: off the async workers, a bounded number at once.
+    passwords: Passwords,
 }
 
 impl fmt::Debug for Users {
@@ -62,19 +63,6 @@ pub enum PasswordError {
 /// The shortest password accepted by a password change.
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let mut salt = [0u8; 16];
-    rand::Rng::fill(&mut rand::rng(), &mut salt);
-    hash_with_salt(password, &salt)
-}
-
-fn hash_with_salt(password: &str, salt: &[u8]) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::encode_b64(salt)?;
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
-}
-
 /// The demo accounts' hashes use a salt derived from the user name, so they (and the session
 /// fingerprints derived from them) are the same at every start: sessions in a persistent
 /// store survive a restart of the app. Real accounts get random salts, as `hash` gives.
@@ -82,14 +70,6 @@ fn demo_hash(username: &str, password: &str) -> Result<String, argon2::password_
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(format!("typed-sessions demo salt:{username}"));
     hash_with_salt(password, &digest[..16])
-}
-
-fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
 }
 
 impl Users {
@@ -113,6 +93,7 @@ impl Users {
                 account(3, "root", "root-pass", true, true)?,
             ]),
             decoy_hash: hash("decoy password that matches nothing")?,
+            passwords: Passwords::default(),
         })
     }
 
@@ -122,8 +103,9 @@ impl Users {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The user with this name and password. Unknown names cost a hash check too.
-    pub fn authenticate(&self, username: &str, password: &str) -> Option<User> {
+    /// The user with this name and password. Unknown names cost a hash check too, run off
+    /// the async workers as every hash is.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Option<User> {
         let (user, stored) = {
             let accounts = self.read();
             match accounts.iter().find(|a| a.user.username == username) {
@@ -131,7 +113,7 @@ impl Users {
                 None => (None, self.decoy_hash.clone()),
             }
         };
-        let ok = verify(password, &stored);
+        let ok = self.passwords.verify(password, &stored).await;
         user.filter(|_| ok)
     }
 
@@ -145,21 +127,31 @@ impl Users {
         Some(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
 
-    /// Changes a user's password after checking the current one.
-    pub fn change_password(&self, id: i64, old: &str, new: &str) -> Result<(), PasswordError> {
+    /// Changes a user's password after checking the current one (both hashes off the async
+    /// workers).
+    pub async fn change_password(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<(), PasswordError> {
         let stored = self
             .read()
             .iter()
             .find(|a| a.user.id == id)
             .map(|a| a.password_hash.clone())
             .ok_or(PasswordError::WrongPassword)?;
-        if !verify(old, &stored) {
+        if !self.passwords.verify(old, &stored).await {
             return Err(PasswordError::WrongPassword);
         }
         if new.chars().count() < MIN_PASSWORD_LEN {
             return Err(PasswordError::TooShort);
         }
-        let new_hash = hash(new).map_err(|_| PasswordError::Hashing)?;
+        let new_hash = self
+            .passwords
+            .hash(new)
+            .await
+            .map_err(|_| PasswordError::Hashing)?;
         let mut accounts = self
             .accounts
             .write()
@@ -175,13 +167,14 @@ impl Users {
 mod tests {
     use super::*;
 
-    #[test]
-    fn fingerprints_survive_a_restart_and_change_with_the_password() {
+    #[tokio::test]
+    async fn fingerprints_survive_a_restart_and_change_with_the_password() {
         let (first, second) = (Users::demo().unwrap(), Users::demo().unwrap());
         assert_eq!(first.fingerprint(1), second.fingerprint(1));
         assert_ne!(first.fingerprint(1), first.fingerprint(2));
         first
             .change_password(1, "alice-pass", "a-new-password")
+            .await
             .unwrap();
         assert_ne!(first.fingerprint(1), second.fingerprint(1));
         assert!(first.fingerprint(99).is_none());

@@ -13,6 +13,7 @@ use super::policy::{Authenticated, Guardable, Policy, Staff, Superuser};
 use super::session::Session;
 use crate::config::ConfigInner;
 use crate::handle::decode_user_id;
+use crate::redirect::local_path;
 use crate::rejection::wants_html;
 use crate::schema::{HasUserId, SessionSchema};
 
@@ -303,7 +304,9 @@ fn unauthenticated(parts: &Parts, config: &ConfigInner) -> SessionRejection {
 ///
 /// The path is the one the browser asked for: under `Router::nest` axum strips the prefix
 /// from the request's URI before the handler runs, and keeps the original in
-/// [`OriginalUri`]. A `next` the login URL already carries is replaced, not repeated.
+/// [`OriginalUri`]. A `next` the login URL already carries is replaced, not repeated. A
+/// request target that is not a [`local_path`] (a crafted `GET //evil.example/x`) gets
+/// `next=/`, so a login page that trusts `next` is still no open redirect.
 pub(crate) fn login_redirect(parts: &Parts, config: &ConfigInner) -> Option<String> {
     match &config.login_url {
         Some(url) if wants_html(&parts.headers) => {
@@ -311,7 +314,10 @@ pub(crate) fn login_redirect(parts: &Parts, config: &ConfigInner) -> Option<Stri
                 .extensions
                 .get::<OriginalUri>()
                 .map_or(&parts.uri, |original| &original.0);
-            let next = uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let next = uri
+                .path_and_query()
+                .and_then(|pq| local_path(pq.as_str()))
+                .unwrap_or("/");
             Some(with_next(url, next))
         }
         _ => None,

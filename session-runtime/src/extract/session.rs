@@ -57,6 +57,16 @@ use crate::token::PublicId;
 /// [`SessionRejection::MissingLayer`] (`500`) without a [`SessionLayer`](crate::SessionLayer);
 /// [`SessionRejection::StoreUnavailable`] (`503`) when the store cannot load the session:
 /// the handler never runs with an empty session in place of a real one.
+///
+/// # Saving, and a store that fails
+///
+/// When the response is ready, the fields the handler changed are written (nothing is for
+/// a `5xx` response). If that save fails, the response becomes a `503`, and any cookie the
+/// request already earned still goes with it (a login or rotation awaited in the handler
+/// took effect in the store). A store that failed without answering (a timeout, a lost
+/// reply) may still have written the changed fields: a `503` means "not known to be
+/// saved", never "lost" or "rolled back". A save never re-creates a session that was
+/// deleted meanwhile.
 pub struct Session<S: SessionSchema> {
     handle: S::Handle,
 }
@@ -201,7 +211,8 @@ impl<S: SessionSchema> Session<S> {
     /// again. Removing only the cookie would sign the browser out while its session lived
     /// on, valid for anyone holding the token, and with nothing left in the browser to end
     /// it; ending it remains possible from the user's other sessions or through
-    /// [`SessionAdmin`](crate::SessionAdmin).
+    /// [`SessionAdmin`](crate::SessionAdmin). A store that deleted the session but lost its
+    /// reply is read back: the session is gone, and the logout succeeds.
     ///
     /// ```
     /// use axum::http::StatusCode;
@@ -223,11 +234,13 @@ impl<S: SessionSchema> Session<S> {
     }
 
     /// Moves the session to a new token (the old one is dead at once), keeping its data.
-    /// Call it after any change of privilege that the schema's role fields do not capture.
+    /// Call it after any change of privilege that the schema's fields do not capture (a change
+    /// of a `staff`, `superuser` or `#[session(privileged)]` field rotates by itself).
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] if the store fails; the session is then unchanged.
+    /// [`SessionError::Store`] if the store fails; the session is then unchanged. A store that
+    /// moved the session but lost its reply is read back, and the rotation then succeeds.
     ///
     /// ```
     /// use session_runtime::{Session, SessionError, SessionSchema};
@@ -260,7 +273,13 @@ impl<S: HasUserId> Session<S> {
     /// # Errors
     ///
     /// [`SessionError::Encode`] if the id does not serialize, [`SessionError::Store`] if the
-    /// store fails; the session is then unchanged.
+    /// store fails; the session is then unchanged. A store that wrote the new session but lost
+    /// its reply is read back, and the login then succeeds.
+    ///
+    /// What the handler sets after the login (a name, a fingerprint) is written when the
+    /// response is ready. If that save fails, the response is a `503` that still carries the
+    /// new cookie: the login happened, and the data set after it was not saved (or, if the
+    /// store lost its reply, may have been).
     ///
     /// ```
     /// use axum::{Json, http::StatusCode};
@@ -304,7 +323,9 @@ impl<S: HasUserId> Session<S> {
     ///
     /// # Errors
     ///
-    /// As [`login`](Self::login); on error no session was ended and none was created.
+    /// As [`login`](Self::login): on error this session is unchanged and no new one was
+    /// created, but some of the user's other sessions may have ended (the store may have
+    /// ended them before the failure); logging in again is safe.
     ///
     /// ```
     /// use session_runtime::{Session, SessionError, SessionSchema};
@@ -379,7 +400,10 @@ impl<S: HasUserId> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] if the store fails.
+    /// [`SessionError::Store`] if the store fails. The session may have ended even so (the
+    /// store may have deleted it before its reply was lost); revoking it again is safe and
+    /// then answers `false`. Revoking the current session fails as [`logout`](Self::logout)
+    /// does.
     ///
     /// ```
     /// use axum::{extract::Path, http::StatusCode};
@@ -411,7 +435,9 @@ impl<S: HasUserId> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] if the store fails.
+    /// [`SessionError::Store`] if the store fails. Some or all of the other sessions may have
+    /// ended then (the store may have ended them before its reply was lost): call it again,
+    /// it is safe.
     ///
     /// ```
     /// use session_runtime::{RequireAuth, SessionError, SessionSchema};
@@ -436,7 +462,9 @@ impl<S: HasUserId> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] if the store fails.
+    /// [`SessionError::Store`] if the store fails. The cookie then stays, but some or all of
+    /// the sessions, this one included, may have ended even so (the store may have ended
+    /// them before its reply was lost): call it again, it is safe.
     ///
     /// ```
     /// use session_runtime::{RequireAuth, SessionError, SessionSchema};
@@ -462,7 +490,10 @@ impl<S: HasUserId> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] if the store fails.
+    /// [`SessionError::Store`] if the store fails. If the rotation failed, nothing changed. If
+    /// it was the ending of the other sessions that failed, this session already has its new
+    /// token (the response carries it, whatever its status; the old token is dead) and some
+    /// of the other sessions may have ended: call it again to end the rest.
     ///
     /// ```
     /// use session_runtime::{RequireAuth, SessionError, SessionSchema};

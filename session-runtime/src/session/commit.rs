@@ -112,7 +112,7 @@ impl Context {
                 self.state().bind(token, key, *record, true);
             }
             Plan::Delete(key) => {
-                self.shared.store.delete(&key).await?;
+                self.delete_record(&key).await?;
                 self.state().end();
             }
             Plan::Rotate => self.rotate().await?,
@@ -140,7 +140,7 @@ impl Context {
         if exists {
             st.saved(update);
             if refresh {
-                st.refreshed();
+                st.refreshed(self.shared.config.cookie.persistent);
             }
         } else {
             // Gone meanwhile (logout, revocation, rotation or expiry elsewhere): it stays
@@ -162,7 +162,7 @@ impl Context {
             Some(b) if exists => {
                 b.record.last_seen = self.now;
                 b.record.expires_at = expires_at;
-                st.refreshed();
+                st.refreshed(self.shared.config.cookie.persistent);
             }
             _ => st.end(),
         }
@@ -195,9 +195,10 @@ impl Context {
 }
 
 impl State {
-    /// Rolling expiry moved: the cookie's `Max-Age` must follow.
-    fn refreshed(&mut self) {
-        if self.cookie == CookieOut::Keep {
+    /// Rolling expiry moved: a `persistent` cookie's `Max-Age` must follow. A
+    /// browser-session cookie has no `Max-Age`, so it is not sent again.
+    fn refreshed(&mut self, persistent: bool) {
+        if persistent && self.cookie == CookieOut::Keep {
             self.cookie = CookieOut::Set;
         }
     }

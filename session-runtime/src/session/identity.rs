@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use super::state::{Context, CookieOut};
 use crate::error::SessionError;
-use crate::token::PublicId;
+use crate::store::StoreError;
+use crate::token::{PublicId, SessionKey};
 
 impl Context {
     /// Logs `user` (canonical JSON of the id) in under a new token; the old token dies.
@@ -29,16 +30,12 @@ impl Context {
         let (token, key) = self.create_record(&mut record).await?;
         let user = record.user_id.as_deref().unwrap_or_default();
         let ended_others = if exclusive {
-            self.shared
-                .store
-                .delete_user(user, Some(&key))
-                .await
-                .map(|_| ())
+            self.end_others(user, &key, &record.public_id).await
         } else {
             Ok(())
         };
         let ended_old = match (&ended_others, old_key) {
-            (Ok(()), Some(old)) => self.shared.store.delete(&old).await.map(|_| ()),
+            (Ok(()), Some(old)) => self.delete_record(&old).await,
             _ => Ok(()),
         };
         if let Err(error) = ended_others.and(ended_old) {
@@ -54,6 +51,29 @@ impl Context {
         }
         self.state().bind(token, key, record, true);
         Ok(())
+    }
+
+    /// Ends every session of `user` but the new one (`keep`, public id `kept`). A failure
+    /// with an unknown outcome is read back: if the user's sessions are down to the new one,
+    /// they ended (the old session among them, when it was the user's already).
+    async fn end_others(
+        &self,
+        user: &str,
+        keep: &SessionKey,
+        kept: &PublicId,
+    ) -> Result<(), StoreError> {
+        let store = &self.shared.store;
+        let Err(error) = store.delete_user(user, Some(keep)).await else {
+            return Ok(());
+        };
+        if error.outcome_unknown()
+            && let Ok(left) = store.list_user(user, self.now).await
+            && left.iter().all(|s| &s.public_id == kept)
+        {
+            super::write::confirmed_by_reading_back(&error);
+            return Ok(());
+        }
+        Err(error)
     }
 
     /// Ends the user's least recently used sessions beyond `max`, sparing `current`.
@@ -86,7 +106,7 @@ impl Context {
     pub(crate) async fn logout(&self) -> Result<(), SessionError> {
         let key = self.state().bound.as_ref().map(|b| b.key);
         if let Some(key) = &key {
-            self.shared.store.delete(key).await?;
+            self.delete_record(key).await?;
         }
         let mut st = self.state();
         st.reset();

@@ -105,7 +105,7 @@ impl Context {
             Ok(true) => Ok(true),
             Ok(false) => {
                 tracing::info!("ending a session whose credentials changed since its login");
-                if let Err(error) = self.shared.store.delete(key).await {
+                if let Err(error) = self.delete_record(key).await {
                     tracing::error!(%error, "session store failed to delete a stale session");
                     return Err(LoadFailed);
                 }

@@ -311,6 +311,17 @@ impl Context {
         Ok(())
     }
 
+    /// Removes a field (back to its default) and gives its JSON text, if it was set.
+    pub(crate) fn take_value(&self, name: &str, privileged: bool) -> Option<String> {
+        let mut st = self.state();
+        let json = st.value(name)?.to_owned();
+        st.pending.remove_field(name);
+        if privileged {
+            st.rotate_pending = true;
+        }
+        Some(json)
+    }
+
     /// Removes a field (back to its default).
     pub(crate) fn remove_value(&self, name: &str, privileged: bool) {
         let mut st = self.state();

@@ -1,6 +1,12 @@
 //! The store writes that more than one path makes: creating a record under a new token
-//! (a guest's first save, a login) and moving a record to a new token (rotation, whether a
-//! handler asks or a privilege change does).
+//! (a guest's first save, a login), moving a record to a new token (rotation, whether a
+//! handler asks or a privilege change does) and deleting one (logout, a login's old
+//! session, an emptied or stale session).
+//!
+//! A write that fails with an unknown outcome ([`StoreError::outcome_unknown`]: the backend
+//! may have applied it and lost the reply) is read back before the runtime decides, so
+//! that a lost reply neither loses a session nor leaves one behind: a record created under
+//! the new key is there, or a deleted one is gone.
 
 use super::state::{Context, State};
 use crate::record::{Record, Update};
@@ -28,6 +34,9 @@ impl Context {
                 Err(StoreError::Conflict) if attempts < 3 => {
                     attempts += 1;
                     record.public_id = PublicId::generate();
+                }
+                Err(e) if self.done_despite(&e, &key, Done::Stored).await => {
+                    return Ok((token, key));
                 }
                 Err(e) => return Err(e),
             }
@@ -99,7 +108,55 @@ impl Context {
     ) -> Result<Option<(Token, SessionKey)>, StoreError> {
         let token = Token::generate()?;
         let key = token.key();
-        let moved = self.shared.store.rotate(old, &key, update).await?;
-        Ok(moved.then_some((token, key)))
+        match self.shared.store.rotate(old, &key, update).await {
+            Ok(moved) => Ok(moved.then_some((token, key))),
+            // The store writes the new record first: if it is there, the move happened.
+            Err(e) if self.done_despite(&e, &key, Done::Stored).await => Ok(Some((token, key))),
+            Err(e) => Err(e),
+        }
     }
+
+    /// Deletes the record under `key`; done once it is gone, whether or not it existed.
+    /// A failure with an unknown outcome is read back: a record that is gone was deleted.
+    pub(crate) async fn delete_record(&self, key: &SessionKey) -> Result<(), StoreError> {
+        let Err(error) = self.shared.store.delete(key).await else {
+            return Ok(());
+        };
+        if self.done_despite(&error, key, Done::Gone).await {
+            return Ok(());
+        }
+        Err(error)
+    }
+
+    /// Whether a write that failed with `error` was made all the same: only for an unknown
+    /// outcome, by reading `key` back (`false` if that read fails too). A write found made
+    /// is logged, as the store failed to confirm it.
+    async fn done_despite(&self, error: &StoreError, key: &SessionKey, done: Done) -> bool {
+        if !error.outcome_unknown() {
+            return false;
+        }
+        let found = match self.shared.store.load(key, self.now).await {
+            Ok(found) => found.is_some(),
+            Err(_) => return false,
+        };
+        let made = found == matches!(done, Done::Stored);
+        if made {
+            confirmed_by_reading_back(error);
+        }
+        made
+    }
+}
+
+/// What a write leaves under its key once made.
+#[derive(Clone, Copy)]
+enum Done {
+    /// A record (created, or moved there).
+    Stored,
+    /// No record (deleted).
+    Gone,
+}
+
+/// Logs a write the store made but failed to confirm.
+pub(crate) fn confirmed_by_reading_back(error: &StoreError) {
+    tracing::warn!(%error, "the session store made a write it failed to confirm; carrying on");
 }

@@ -47,6 +47,13 @@ impl fmt::Display for StoreOp {
 ///
 /// The runtime answers `503 Service Unavailable` for any of these in a request path; none of
 /// them is ever turned into an empty session.
+///
+/// A [`Backend`](Self::Backend) error or a [`Timeout`](Self::Timeout) of a write leaves it
+/// unknown whether the write happened (the backend may have applied it and lost its reply).
+/// Where that matters, the runtime reads the session back before deciding: a new record
+/// (a login, a rotation, a guest's first save) that is there counts as written, and a
+/// session it was deleting that is gone counts as deleted. A write of changed fields that
+/// answers `503` may therefore still have been made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -99,6 +106,13 @@ impl From<crate::token::RngFailed> for StoreError {
 }
 
 impl StoreError {
+    /// Whether the operation may have been carried out although it failed: a backend error
+    /// or a timeout can come after the backend applied a write (the reply was lost, or came
+    /// too late). Every other error is given before anything is written.
+    pub(crate) fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Backend { .. } | Self::Timeout { .. })
+    }
+
     /// Wraps a backend error.
     ///
     /// ```

@@ -55,6 +55,12 @@ use crate::token::{PublicId, SessionKey};
 ///
 /// Every method returns [`StoreError`] when the backend fails; the runtime answers `503`
 /// rather than treating the session as empty.
+///
+/// The runtime sets no deadline of its own: a store must bound each call, and answer
+/// [`StoreError::Timeout`] past its bound, as the networked stores of this crate do (their
+/// `command_timeout`). A write that fails with [`StoreError::Backend`] or
+/// [`StoreError::Timeout`] may have been made; the runtime reads the session back where
+/// that matters (see [`StoreError`]), so a store need not retry writes itself.
 pub trait SessionStore: Send + Sync + 'static {
     /// Reads a record. Expired records are not returned (and may be deleted).
     fn load(

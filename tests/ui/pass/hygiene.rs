@@ -62,6 +62,10 @@ struct PrivateSession {
     name: ::std::string::String,
     #[session(rename = "c")]
     cart: ::std::vec::Vec<u64>,
+    #[session(flash)]
+    notice: ::core::option::Option<::std::string::String>,
+    #[session(privileged)]
+    tenant: u64,
 }
 
 /// A strict schema: its generated decoding checks are hygienic too.
@@ -83,6 +87,9 @@ pub struct PublicSession {
     pub user_id: ::core::option::Option<u32>,
     /// The cart.
     pub cart: ::std::vec::Vec<u64>,
+    /// Notices for the next page.
+    #[session(flash)]
+    pub notices: ::std::vec::Vec<::std::string::String>,
 }
 
 fn main() {}
