@@ -123,6 +123,9 @@ mod schema;
 mod service;
 mod session;
 mod store;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 mod token;
 
 /// Not part of the API: thin wrappers around the parsers of untrusted input, for the fuzz
@@ -174,7 +177,8 @@ pub mod __private {
 }
 
 /// README.md's Rust snippets, run as doctests (`cargo test -p session-runtime --doc`): the
-/// user's guide cannot drift from the API. They use the derive.
-#[cfg(all(doctest, feature = "derive"))]
+/// user's guide cannot drift from the API. They use the derive, the testing helpers and
+/// the SQLite store ("Testing your app"): CI runs them with `--all-features`.
+#[cfg(all(doctest, feature = "derive", feature = "test-util", feature = "sqlite"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
