@@ -25,3 +25,4 @@ mod privileged;
 mod rejections;
 mod saves;
 mod tasks;
+mod testing;

@@ -279,7 +279,11 @@ impl TestClient {
         headers
             .entry(HOST)
             .or_insert(HeaderValue::from_static(HOST_NAME));
-        if let Some(cookies) = self.jar.header().and_then(|c| HeaderValue::try_from(c).ok()) {
+        if let Some(cookies) = self
+            .jar
+            .header()
+            .and_then(|c| HeaderValue::try_from(c).ok())
+        {
             headers.append(COOKIE, cookies);
         }
         let unsafe_method = !matches!(
@@ -455,7 +459,10 @@ impl TestResponse {
             .get_all(SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find(|v| v.strip_prefix(name).is_some_and(|rest| rest.starts_with('=')))
+            .find(|v| {
+                v.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('='))
+            })
     }
 
     /// The body, as text (invalid UTF-8 replaced).
