@@ -10,9 +10,9 @@ use serde_json::json;
 use session_runtime::{ManualClock, MemoryStore};
 
 use crate::app;
-use crate::browser::Browser;
 use crate::common::{Reply, get, post_json};
 use crate::server::Options;
+use session_runtime::testing::{TestClient, TestResponse};
 
 /// Eight logins at once (the default test runtime has a single thread) must not hold up
 /// `/healthz`: the hashes run on the blocking pool, so the health check is answered while
@@ -130,21 +130,36 @@ async fn the_form_login_is_throttled_with_the_json_login() {
     for _ in 0..3 {
         assert_eq!(login(&app, "sam", "wrong").await.status, 401);
     }
-    let mut b = Browser::new(&app);
+    let mut b = TestClient::new(app.clone());
+    b.get("/login").await;
     for _ in 0..2 {
-        let r = b.post("/login", "username=sam&password=wrong").await;
-        assert_eq!(r.status, 401);
+        let r = b
+            .post_form("/login", &[("username", "sam"), ("password", "wrong")])
+            .await;
+        assert_eq!(r.status(), 401);
     }
-    let r = b.post("/login", "username=sam&password=sam-pass").await;
-    assert_eq!(retry_after(&r), 15 * 60);
-    assert!(r.body.contains("Too many failed attempts"), "{}", r.body);
-    assert!(b.session_token().is_none(), "not signed in");
+    let r = b
+        .post_form("/login", &[("username", "sam"), ("password", "sam-pass")])
+        .await;
+    assert_eq!(r.status(), 429, "{}", r.text());
+    assert_eq!(
+        r.header("retry-after").unwrap().parse::<u64>().unwrap(),
+        15 * 60
+    );
+    assert!(
+        r.text().contains("Too many failed attempts"),
+        "{}",
+        r.text()
+    );
+    assert!(b.cookie(crate::COOKIE).is_none(), "not signed in");
     assert_eq!(login(&app, "sam", "sam-pass").await.status, 429);
 
     clock.advance(Duration::from_secs(15 * 60));
-    let r = b.post("/login", "username=sam&password=sam-pass").await;
-    assert_eq!(r.status, 303);
-    assert!(b.session_token().is_some());
+    let r = b
+        .post_form("/login", &[("username", "sam"), ("password", "sam-pass")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(b.cookie(crate::COOKIE).is_some());
 }
 
 #[tokio::test]
@@ -181,24 +196,29 @@ async fn password_changes_are_throttled_per_user() {
 #[tokio::test]
 async fn every_response_forbids_framing() {
     let app = app();
-    let mut b = Browser::new(&app);
+    let mut b = TestClient::new(app.clone());
+    let page = |r: TestResponse| (r.status(), r.headers().clone());
+    let reply = |r: crate::common::Reply| (r.status, r.headers);
     let replies = [
-        b.get("/").await,
-        b.get("/login").await,
-        b.get("/admin").await,
-        b.post("/login", "username=alice&password=wrong").await,
-        get(&app, "/api/me", None).await,
-        login(&app, "alice", "alice-pass").await,
-        get(&app, "/healthz", None).await,
-        get(&app, "/no-such-page", None).await,
+        page(b.get("/").await),
+        page(b.get("/login").await),
+        page(b.get("/admin").await),
+        page(
+            b.post_form("/login", &[("username", "alice"), ("password", "wrong")])
+                .await,
+        ),
+        reply(get(&app, "/api/me", None).await),
+        reply(login(&app, "alice", "alice-pass").await),
+        reply(get(&app, "/healthz", None).await),
+        reply(get(&app, "/no-such-page", None).await),
     ];
-    for r in &replies {
-        assert_eq!(r.headers["x-frame-options"], "DENY", "{r:?}");
+    for (status, headers) in &replies {
+        assert_eq!(headers["x-frame-options"], "DENY", "{status}: {headers:?}");
         assert_eq!(
-            r.headers["content-security-policy"], "frame-ancestors 'none'",
-            "{r:?}"
+            headers["content-security-policy"], "frame-ancestors 'none'",
+            "{status}: {headers:?}"
         );
     }
-    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    let statuses: Vec<u16> = replies.iter().map(|(status, _)| status.as_u16()).collect();
     assert_eq!(statuses, [200, 200, 303, 401, 401, 200, 200, 404]);
 }

@@ -11,7 +11,6 @@ pub const COOKIE: &str = "__Host-session";
 mod server;
 
 mod api;
-mod browser;
 mod flash;
 mod hardening;
 mod pages;
@@ -23,6 +22,7 @@ use std::sync::{Arc, LazyLock};
 
 use axum::Router;
 use session_runtime::MemoryStore;
+use session_runtime::testing::TestResponse;
 
 /// Hashing the demo passwords takes a moment: once per test binary.
 static USERS: LazyLock<Arc<server::Users>> =
@@ -31,4 +31,17 @@ static USERS: LazyLock<Arc<server::Users>> =
 /// A fresh app on an empty memory store.
 pub fn app() -> Router {
     server::router(MemoryStore::new(), USERS.clone())
+}
+
+/// The session token a response sets (`None` if it sets none, or removes it).
+pub fn token(r: &TestResponse) -> Option<&str> {
+    let header = r.set_cookie(COOKIE)?;
+    let value = header.split(';').next()?.split_once('=')?.1;
+    (!value.is_empty()).then_some(value)
+}
+
+/// Whether a response removes the session cookie.
+pub fn removes_session(r: &TestResponse) -> bool {
+    r.set_cookie(COOKIE)
+        .is_some_and(|h| h.starts_with(&format!("{COOKIE}=;")) && h.contains("Max-Age=0"))
 }

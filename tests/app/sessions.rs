@@ -155,10 +155,10 @@ fn app_with_fresh_users() -> axum::Router {
 #[tokio::test]
 async fn the_sessions_page_lists_and_revokes_with_buttons() {
     let app = app();
-    let mut b = crate::browser::Browser::new(&app);
+    let mut b = session_runtime::testing::TestClient::new(app.clone());
     let anon = b.get("/sessions").await;
-    assert_eq!(anon.status, 303);
-    assert_eq!(anon.headers["location"], "/login?next=/sessions");
+    assert_eq!(anon.status(), 303);
+    assert_eq!(anon.headers()["location"], "/login?next=/sessions");
 
     let other = login(&app, "alice", "alice-pass", "Other <b>browser</b>").await;
     let req = request("POST", "/api/login", None)
@@ -169,32 +169,32 @@ async fn the_sessions_page_lists_and_revokes_with_buttons() {
         ))
         .unwrap();
     let this = send(&app, req).await.token().unwrap();
-    b.set_session_token(this.clone());
+    b.set_cookie(crate::COOKIE, this.clone());
     let page = b.get("/sessions").await;
-    assert_eq!(page.status, 200);
+    assert_eq!(page.status(), 200);
     assert!(
-        page.body.contains("Other &lt;b&gt;browser&lt;/b&gt;"),
+        page.text().contains("Other &lt;b&gt;browser&lt;/b&gt;"),
         "escaped: {}",
-        page.body
+        page.text()
     );
-    assert!(page.body.contains("this browser"));
+    assert!(page.text().contains("this browser"));
     let start = page
-        .body
+        .text()
         .find("action=\"/sessions/")
         .expect("a revoke button");
-    let action = &page.body[start + 8..];
+    let action = &page.text()[start + 8..];
     let action = action[..action.find('"').unwrap()].to_owned();
 
-    let r = b.post(&action, "").await;
-    assert_eq!(r.status, 303);
-    assert_eq!(r.headers["location"], "/sessions");
+    let r = b.post_form(&action, &[]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/sessions");
     assert_eq!(get(&app, "/api/me", Some(&other)).await.status, 401);
     assert_eq!(get(&app, "/api/me", Some(&this)).await.status, 200);
 
-    let missing = b.post("/sessions/unknown/revoke", "").await;
-    assert_eq!(missing.status, 404);
+    let missing = b.post_form("/sessions/unknown/revoke", &[]).await;
+    assert_eq!(missing.status(), 404);
     let another = login(&app, "alice", "alice-pass", "Third").await;
-    let r = b.post("/logout-others", "").await;
-    assert_eq!(r.status, 303);
+    let r = b.post_form("/logout-others", &[]).await;
+    assert_eq!(r.status(), 303);
     assert_eq!(get(&app, "/api/me", Some(&another)).await.status, 401);
 }
