@@ -337,7 +337,6 @@ impl TestClient {
     /// let client = TestClient::new(Router::new());
     /// let _bare: Router = client.router().clone();
     /// ```
-    #[must_use]
     pub fn router(&self) -> &Router {
         &self.router
     }
@@ -352,10 +351,10 @@ fn csrf_field(page: &str) -> Option<&str> {
         let start = page[..at].rfind('<').unwrap_or(0);
         let end = page[at..].find('>').map_or(page.len(), |i| at + i);
         let tag = &page[start..end];
-        if let Some(v) = tag.find("value=\"").map(|i| i + "value=\"".len()) {
-            if let Some(len) = tag[v..].find('"') {
-                return Some(&tag[v..v + len]);
-            }
+        if let Some(v) = tag.find("value=\"").map(|i| i + "value=\"".len())
+            && let Some(len) = tag[v..].find('"')
+        {
+            return Some(&tag[v..v + len]);
         }
         from = at + needle.len();
     }
