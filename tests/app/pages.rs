@@ -292,3 +292,32 @@ async fn a_full_store_leaves_the_login_page_up() {
     assert_eq!(r.status(), 303);
     assert!(b.get("/").await.text().contains("alice"));
 }
+
+/// A staff member's session (sam, user 2) started directly in the store, without the login
+/// form: the admin page lets them in, and the home page's cart form posts with the session's token.
+#[tokio::test]
+async fn a_staff_session_made_in_the_store_sees_the_admin_page_and_posts_forms() {
+    use crate::server::AppSession;
+
+    let store = session_runtime::MemoryStore::new();
+    let config = crate::server::session_config(std::sync::Arc::new(session_runtime::SystemClock));
+    let mut b = TestClient::new(crate::server::router(store.clone(), crate::USERS.clone()));
+    b.login_as::<AppSession, _>(&store, &config, 2)
+        .with(AppSession::USERNAME, Some("sam".to_owned()))
+        .with(AppSession::IS_STAFF, true)
+        .with(AppSession::CART, vec![4])
+        // What the login form stores: the password's fingerprint, which the layer checks.
+        .with(AppSession::AUTH_HASH, crate::USERS.fingerprint(2))
+        .await
+        .expect("the memory store takes it");
+    let page = b.get("/admin").await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text().contains("Welcome, sam (user 2)"),
+        "{}",
+        page.text()
+    );
+    assert_eq!(b.post_form("/cart", &[("item", "5")]).await.status(), 303);
+    let home = b.get("/").await;
+    assert!(home.text().contains("Your cart: [4, 5]"), "{}", home.text());
+}
