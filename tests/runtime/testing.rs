@@ -12,7 +12,8 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use session_runtime::testing::TestClient;
 use session_runtime::{
-    CsrfLayer, CsrfToken, MemoryStore, SessionConfig, SessionLayer, SessionStore, SqliteStore,
+    CsrfLayer, CsrfToken, MemoryStore, RequireRecentLogin, SessionConfig, SessionLayer,
+    SessionStore, SqliteStore,
 };
 
 use crate::common::AppSession;
@@ -192,6 +193,34 @@ async fn login_as_follows_the_configured_cookie_name_and_clock() {
         client.get("/me").await.status(),
         StatusCode::UNAUTHORIZED,
         "the session made by login_as expires like any other"
+    );
+}
+
+#[tokio::test]
+async fn a_session_made_by_login_as_is_a_recent_login() {
+    async fn sensitive(user: RequireRecentLogin<AppSession, 300>) -> String {
+        user.user_id().to_string()
+    }
+    let clock = session_runtime::ManualClock::new();
+    let config = SessionConfig::builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let store = MemoryStore::builder().clock(clock.clone()).build();
+    let app = Router::new()
+        .route("/sensitive", get(sensitive))
+        .layer(SessionLayer::new(store.clone(), config.clone()));
+    let mut client = TestClient::new(app);
+    client
+        .login_as::<AppSession, _>(&store, &config, 5)
+        .await
+        .unwrap();
+    assert_eq!(client.get("/sensitive").await.text(), "5");
+    clock.advance(std::time::Duration::from_secs(301));
+    assert_eq!(
+        client.get("/sensitive").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the login was made then, and ages"
     );
 }
 

@@ -168,7 +168,8 @@ impl TestClient {
     ///
     /// # Panics
     ///
-    /// If the response body fails to stream: a bug in the app under test.
+    /// If `path` is not a valid URI, or the response body fails to stream (a bug in the app
+    /// under test).
     ///
     /// ```
     /// use axum::{Router, routing::get};
@@ -192,7 +193,8 @@ impl TestClient {
     ///
     /// # Panics
     ///
-    /// If `body` cannot be serialized as JSON, or the response body fails to stream.
+    /// If `path` is not a valid URI, `body` cannot be serialized as JSON, or the response body
+    /// fails to stream.
     ///
     /// ```
     /// use axum::{Json, Router, routing::post};
@@ -224,7 +226,7 @@ impl TestClient {
     ///
     /// # Panics
     ///
-    /// If the response body fails to stream.
+    /// If `path` is not a valid URI, or the response body fails to stream.
     ///
     /// ```
     /// use axum::{Form, Router, routing::post};

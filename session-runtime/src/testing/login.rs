@@ -79,7 +79,11 @@ impl TestClient {
     /// Set fields with [`LoginAs::with`], then await it; see [`LoginAs`].
     ///
     /// The previous session cookie of the client, if any, is replaced (its session is left
-    /// in the store).
+    /// in the store). The record is what a login leaves: a new token and public id, the
+    /// configured idle and absolute expiry on the configured clock, `authenticated_at` now
+    /// (so [`RequireRecentLogin`](crate::RequireRecentLogin) admits it), and a CSRF token
+    /// that the client sends with its forms. It is a plain create: an exclusive login or a
+    /// per-user cap of the configuration does not end the user's other sessions.
     ///
     /// ```
     /// use axum::{Router, routing::get};
