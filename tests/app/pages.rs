@@ -302,7 +302,7 @@ async fn a_staff_session_made_in_the_store_sees_the_admin_page_and_posts_forms()
     let store = session_runtime::MemoryStore::new();
     let config = crate::server::session_config(std::sync::Arc::new(session_runtime::SystemClock));
     let mut b = TestClient::new(crate::server::router(store.clone(), crate::USERS.clone()));
-    b.login_as::<AppSession, _>(&store, &config, 2)
+    b.login_as::<AppSession>(&store, &config, 2)
         .with(AppSession::USERNAME, Some("sam".to_owned()))
         .with(AppSession::IS_STAFF, true)
         .with(AppSession::CART, vec![4])

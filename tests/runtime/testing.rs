@@ -125,7 +125,7 @@ async fn login_as_lets_the_guards_in_with_the_chosen_fields() {
 
     let mut user = TestClient::new(app.clone());
     let public_id = user
-        .login_as::<AppSession, _>(&store, &config, 7)
+        .login_as::<AppSession>(&store, &config, 7)
         .with(AppSession::USERNAME, Some("ada".to_owned()))
         .with(AppSession::CART, vec![1, 2])
         .await
@@ -149,7 +149,7 @@ async fn login_as_lets_the_guards_in_with_the_chosen_fields() {
 
     let mut staff = TestClient::new(app.clone());
     staff
-        .login_as::<AppSession, _>(&store, &config, 8)
+        .login_as::<AppSession>(&store, &config, 8)
         .with(AppSession::IS_STAFF, true)
         .await
         .unwrap();
@@ -160,7 +160,7 @@ async fn login_as_lets_the_guards_in_with_the_chosen_fields() {
     assert_eq!(staff.get("/root").await.status(), StatusCode::FORBIDDEN);
 
     let mut root = TestClient::new(app);
-    root.login_as::<AppSession, _>(&store, &config, 9)
+    root.login_as::<AppSession>(&store, &config, 9)
         .with(AppSession::IS_SUPERUSER, true)
         .await
         .unwrap();
@@ -182,7 +182,7 @@ async fn login_as_follows_the_configured_cookie_name_and_clock() {
     let store = MemoryStore::builder().clock(clock.clone()).build();
     let mut client = TestClient::new(app(store.clone(), config.clone()));
     client
-        .login_as::<AppSession, _>(&store, &config, 3)
+        .login_as::<AppSession>(&store, &config, 3)
         .await
         .unwrap();
     assert!(client.cookie("__Host-sid").is_some());
@@ -212,7 +212,7 @@ async fn a_session_made_by_login_as_is_a_recent_login() {
         .layer(SessionLayer::new(store.clone(), config.clone()));
     let mut client = TestClient::new(app);
     client
-        .login_as::<AppSession, _>(&store, &config, 5)
+        .login_as::<AppSession>(&store, &config, 5)
         .await
         .unwrap();
     assert_eq!(client.get("/sensitive").await.text(), "5");
@@ -258,7 +258,7 @@ async fn a_throwaway_sqlite_store_per_test() {
     let config = SessionConfig::default();
     let mut client = TestClient::new(app(store.clone(), config.clone()));
     client
-        .login_as::<AppSession, _>(&store, &config, 11)
+        .login_as::<AppSession>(&store, &config, 11)
         .with(AppSession::NOTE, "from sqlite".to_owned())
         .await
         .unwrap();

@@ -13,7 +13,7 @@ use crate::error::SessionError;
 use crate::key::Key;
 use crate::record::Record;
 use crate::schema::{HasUserId, encode_user_id};
-use crate::store::{SessionStore, StoreError};
+use crate::store::{DynStore, SessionStore, StoreError};
 use crate::token::{PublicId, Token, random_text};
 
 /// A logged-in session about to be made in the store: made by
@@ -56,7 +56,7 @@ use crate::token::{PublicId, Token, random_text};
 ///
 /// let mut client = TestClient::new(app);
 /// client
-///     .login_as::<AppSession, _>(&store, &config, 7)
+///     .login_as::<AppSession>(&store, &config, 7)
 ///     .with(AppSession::IS_STAFF, true)
 ///     .with(AppSession::CART, vec![1, 2])
 ///     .await?;
@@ -64,9 +64,9 @@ use crate::token::{PublicId, Token, random_text};
 /// # Ok(()) }
 /// ```
 #[must_use = "the session is made only when awaited"]
-pub struct LoginAs<'a, S: HasUserId, St> {
+pub struct LoginAs<'a, S: HasUserId> {
     client: &'a mut TestClient,
-    store: &'a St,
+    store: &'a dyn DynStore,
     config: &'a SessionConfig,
     user_id: S::UserId,
     data: Result<BTreeMap<String, String>, SessionError>,
@@ -105,16 +105,16 @@ impl TestClient {
     ///
     /// let mut client = TestClient::new(app);
     /// assert_eq!(client.get("/me").await.status(), 401);
-    /// client.login_as::<AppSession, _>(&store, &config, 42).await?;
+    /// client.login_as::<AppSession>(&store, &config, 42).await?;
     /// assert_eq!(client.get("/me").await.text(), "42");
     /// # Ok(()) }
     /// ```
-    pub fn login_as<'a, S: HasUserId, St: SessionStore>(
+    pub fn login_as<'a, S: HasUserId>(
         &'a mut self,
-        store: &'a St,
+        store: &'a impl SessionStore,
         config: &'a SessionConfig,
         user_id: S::UserId,
-    ) -> LoginAs<'a, S, St> {
+    ) -> LoginAs<'a, S> {
         LoginAs {
             client: self,
             store,
@@ -126,7 +126,7 @@ impl TestClient {
     }
 }
 
-impl<S: HasUserId, St: SessionStore> LoginAs<'_, S, St> {
+impl<S: HasUserId> LoginAs<'_, S> {
     /// Gives the session's field `key` the value `value` (a later `with` of the same key
     /// wins). The key is the schema's typed constant (`AppSession::CART`), so the value's
     /// type is checked.
@@ -152,7 +152,7 @@ impl<S: HasUserId, St: SessionStore> LoginAs<'_, S, St> {
     ///
     /// let mut client = TestClient::new(app);
     /// client
-    ///     .login_as::<AppSession, _>(&store, &config, 1)
+    ///     .login_as::<AppSession>(&store, &config, 1)
     ///     .with(AppSession::USERNAME, Some("alice".to_owned()))
     ///     .await?;
     /// assert_eq!(client.get("/me").await.text(), "alice");
@@ -206,7 +206,7 @@ impl<S: HasUserId, St: SessionStore> LoginAs<'_, S, St> {
     }
 }
 
-impl<'a, S: HasUserId, St: SessionStore> IntoFuture for LoginAs<'a, S, St> {
+impl<'a, S: HasUserId> IntoFuture for LoginAs<'a, S> {
     type Output = Result<PublicId, SessionError>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
 
@@ -215,7 +215,7 @@ impl<'a, S: HasUserId, St: SessionStore> IntoFuture for LoginAs<'a, S, St> {
     }
 }
 
-impl<S: HasUserId, St> fmt::Debug for LoginAs<'_, S, St> {
+impl<S: HasUserId> fmt::Debug for LoginAs<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoginAs")
             .field("fields", &self.data.as_ref().map(BTreeMap::len))

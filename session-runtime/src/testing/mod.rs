@@ -35,7 +35,7 @@
 //!
 //! let mut client = TestClient::new(app);
 //! client
-//!     .login_as::<AppSession, _>(&store, &config, 42)
+//!     .login_as::<AppSession>(&store, &config, 42)
 //!     .with(AppSession::CART, vec![1, 2])
 //!     .await?;
 //! assert_eq!(client.get("/cart").await.text(), "[1, 2]");
