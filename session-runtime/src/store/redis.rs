@@ -250,20 +250,7 @@ impl RedisStoreBuilder {
     /// # }
     /// ```
     pub async fn connect(self) -> Result<RedisStore, StoreError> {
-        let valid = self.prefix.len() <= 64
-            && self
-                .prefix
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"*?[]\\".contains(&b));
-        if !valid {
-            return Err(StoreError::Config {
-                reason: format!(
-                    "Redis key prefix {:?} must be at most 64 printable ASCII characters \
-                     without spaces or `*?[]\\`",
-                    self.prefix
-                ),
-            });
-        }
+        check_prefix(&self.prefix, b"")?;
         let client = redis::Client::open(self.url.as_str()).map_err(|e| StoreError::Config {
             reason: format!("invalid Redis URL: {e}"),
         })?;
@@ -397,7 +384,27 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-fn backend(op: StoreOp, e: redis::RedisError) -> StoreError {
+/// Refuses a key prefix that is not printable ASCII without spaces, glob characters
+/// (`*?[]\`) or any of `also`, or that is longer than 64 characters.
+pub(super) fn check_prefix(prefix: &str, also: &[u8]) -> Result<(), StoreError> {
+    let valid = prefix.len() <= 64
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"*?[]\\".contains(&b) && !also.contains(&b));
+    if valid {
+        return Ok(());
+    }
+    let also = String::from_utf8_lossy(also);
+    Err(StoreError::Config {
+        reason: format!(
+            "Redis key prefix {prefix:?} must be at most 64 printable ASCII characters \
+             without spaces or `*?[]\\{also}`"
+        ),
+    })
+}
+
+/// A driver error as the store's error: a timeout is [`StoreError::Timeout`].
+pub(super) fn backend(op: StoreOp, e: redis::RedisError) -> StoreError {
     if e.is_timeout() {
         StoreError::Timeout { op }
     } else {
@@ -438,6 +445,10 @@ local function remove(hex)
   if meta[2] then redis.call('ZREM', ukey(meta[2]), hex) end
   return existed
 end
+";
+
+/// The Lua function that applies an [`update_args`] list, shared by the Redis stores' scripts.
+pub(super) const APPLY_LUA: &str = r"
 -- Applies an update's fields to a hash: ARGV[first] = number of removals, then the removed
 -- names, then name/value pairs to set.
 local function apply(key, first)
@@ -448,7 +459,7 @@ end
 ";
 
 fn script(body: &str) -> Script {
-    Script::new(&format!("{LIB}\n{body}"))
+    Script::new(&format!("{LIB}\n{APPLY_LUA}\n{body}"))
 }
 
 /// ARGV: prefix, hex, pid, uid ('' for a guest), exp, then hash name/value pairs.
@@ -598,16 +609,18 @@ return {n, #hexes}
     )
 });
 
-fn ms(t: SystemTime) -> Vec<u8> {
+/// A time as a script argument: milliseconds since the epoch, in decimal.
+pub(super) fn ms(t: SystemTime) -> Vec<u8> {
     to_millis(t).to_string().into_bytes()
 }
 
-fn opt_ms(t: Option<SystemTime>) -> Vec<u8> {
+/// [`ms`], or the empty argument for no time.
+pub(super) fn opt_ms(t: Option<SystemTime>) -> Vec<u8> {
     t.map(ms).unwrap_or_default()
 }
 
 /// The update's fields as script arguments: removals count, removed names, name/value pairs.
-fn update_args(update: &Update) -> Vec<Vec<u8>> {
+pub(super) fn update_args(update: &Update) -> Vec<Vec<u8>> {
     let mut args = vec![update.remove.len().to_string().into_bytes()];
     args.extend(update.remove.iter().map(|n| format!("d:{n}").into_bytes()));
     for (name, value) in &update.set {
@@ -622,6 +635,28 @@ fn parse_ms(text: Option<String>, name: &str) -> Result<SystemTime, StoreError> 
         .and_then(|t| t.parse().ok())
         .ok_or_else(|| corrupt(&format!("bad `{name}`")))?;
     Ok(from_millis(ms))
+}
+
+/// The hash fields a listing reads, in the order [`info_from_row`] takes them (the order of
+/// `LIST_USER`'s `HMGET`).
+#[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
+pub(super) const INFO_FIELDS: [&str; 6] = ["pid", "uid", "dev", "ctime", "seen", "exp"];
+
+/// A listed session from its hash's [`INFO_FIELDS`] (`HMGET`).
+pub(super) fn info_from_row(row: Vec<Option<String>>) -> Result<SessionInfo, StoreError> {
+    let mut row = row.into_iter();
+    let mut next = || row.next().flatten();
+    let public_id = PublicId::new(next().ok_or_else(|| corrupt("no `pid`"))?);
+    let user_id = next();
+    let device = next();
+    Ok(SessionInfo {
+        public_id,
+        user_id,
+        device,
+        created_at: parse_ms(next(), "ctime")?,
+        last_seen: parse_ms(next(), "seen")?,
+        expires_at: parse_ms(next(), "exp")?,
+    })
 }
 
 impl SessionStore for RedisStore {
@@ -749,19 +784,7 @@ impl SessionStore for RedisStore {
             .await?;
         let mut sessions = Vec::with_capacity(rows.len());
         for row in rows {
-            let mut row = row.into_iter();
-            let mut next = || row.next().flatten();
-            let public_id = PublicId::new(next().ok_or_else(|| corrupt("no `pid`"))?);
-            let user_id = next();
-            let device = next();
-            let info = SessionInfo {
-                public_id,
-                user_id,
-                device,
-                created_at: parse_ms(next(), "ctime")?,
-                last_seen: parse_ms(next(), "seen")?,
-                expires_at: parse_ms(next(), "exp")?,
-            };
+            let info = info_from_row(row)?;
             if info.expires_at > now {
                 sessions.push(info);
             }
