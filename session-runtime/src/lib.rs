@@ -154,6 +154,9 @@ pub use store::{MemoryStore, MemoryStoreBuilder, SessionStore, StoreError, Store
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::{PostgresStore, PostgresStoreBuilder};
+#[cfg(feature = "redis-cluster")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
+pub use store::{RedisClusterStore, RedisClusterStoreBuilder};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::{RedisStore, RedisStoreBuilder};

@@ -58,7 +58,8 @@ const SWEEP_BATCH: usize = 500;
 /// into fast `503`s, and sessions work again as soon as it is back.
 ///
 /// Scripts build key names from the prefix, so the store needs a single Redis server (or a
-/// primary with replicas), not a Redis Cluster.
+/// primary with replicas), not a Redis Cluster: for a cluster, use `RedisClusterStore`
+/// (feature `redis-cluster`).
 ///
 /// ```no_run
 /// use session_runtime::{RedisStore, SessionConfig, SessionLayer};
