@@ -58,6 +58,19 @@ fn each_store_is_chosen_by_its_url() {
         store("redis://127.0.0.1:6379"),
         StoreChoice::Redis("redis://127.0.0.1:6379".into())
     );
+    assert_eq!(
+        store("redis+cluster://10.0.0.1:7000, 10.0.0.2:7000"),
+        StoreChoice::RedisCluster(vec![
+            "redis://10.0.0.1:7000".into(),
+            "redis://10.0.0.2:7000".into()
+        ])
+    );
+    for no_nodes in ["redis+cluster://", "redis+cluster://a:1,,b:2"] {
+        let e = settings(&[("SESSION_STORE", no_nodes)]).unwrap_err();
+        assert!(e.contains("seed nodes"), "{no_nodes}: {e}");
+    }
+    let shown = format!("{:?}", store("redis+cluster://:secret@10.0.0.1:7000"));
+    assert!(!shown.contains("secret"), "{shown}");
     assert_eq!(store(" memory "), StoreChoice::Memory);
     let e = settings(&[("SESSION_STORE", "sqlite://")]).unwrap_err();
     assert!(e.contains("path"), "{e}");

@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use axum::routing::{delete, get, post};
 use session_runtime::{
-    Clock, CsrfLayer, MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer,
-    SessionSchema, SessionStore, SqliteStore, SystemClock,
+    Clock, CsrfLayer, MemoryStore, PostgresStore, RedisClusterStore, RedisStore, SessionConfig,
+    SessionLayer, SessionSchema, SessionStore, SqliteStore, SystemClock,
 };
 
 use throttle::Throttle;
@@ -98,6 +98,9 @@ pub enum StoreChoice {
     Postgres(String),
     /// `redis://...`: in Redis, shared by every instance of the app.
     Redis(String),
+    /// `redis+cluster://HOST:PORT,HOST:PORT,...`: in a Redis Cluster, through these seed
+    /// nodes (each becomes a `redis://HOST:PORT` URL).
+    RedisCluster(Vec<String>),
 }
 
 impl std::fmt::Debug for StoreChoice {
@@ -108,6 +111,7 @@ impl std::fmt::Debug for StoreChoice {
             Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
             Self::Postgres(_) => f.write_str("Postgres(..)"),
             Self::Redis(_) => f.write_str("Redis(..)"),
+            Self::RedisCluster(nodes) => write!(f, "RedisCluster({} nodes)", nodes.len()),
         }
     }
 }
@@ -124,9 +128,21 @@ impl StoreChoice {
                 .to_owned()),
             "postgres" | "postgresql" => Ok(Self::Postgres(value.to_owned())),
             "redis" | "rediss" => Ok(Self::Redis(value.to_owned())),
+            "redis+cluster" => {
+                const NO_NODES: &str = "SESSION_STORE=redis+cluster://HOST:PORT,HOST:PORT,... \
+                    needs seed nodes, e.g. redis+cluster://10.0.0.1:6379,10.0.0.2:6379";
+                let nodes: Vec<String> = rest
+                    .split(',')
+                    .map(|node| format!("redis://{}", node.trim()))
+                    .collect();
+                if nodes.iter().any(|n| n == "redis://") {
+                    return Err(NO_NODES.to_owned());
+                }
+                Ok(Self::RedisCluster(nodes))
+            }
             _ => Err(format!(
-                "SESSION_STORE must be `memory`, `sqlite://PATH`, `postgres://...` or \
-                 `redis://...`, got {value:?}"
+                "SESSION_STORE must be `memory`, `sqlite://PATH`, `postgres://...`, \
+                 `redis://...` or `redis+cluster://HOST:PORT,...`, got {value:?}"
             )),
         }
     }
@@ -171,6 +187,10 @@ pub async fn build_app(settings: &Settings) -> Result<Router, String> {
             router(PostgresStore::connect(url).await.map_err(failed)?, users)
         }
         StoreChoice::Redis(url) => router(RedisStore::connect(url).await.map_err(failed)?, users),
+        StoreChoice::RedisCluster(nodes) => router(
+            RedisClusterStore::connect(nodes).await.map_err(failed)?,
+            users,
+        ),
     })
 }
 
