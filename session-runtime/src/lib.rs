@@ -146,7 +146,7 @@ pub use extract::{
 };
 pub use key::{Key, SessionValue};
 pub use layer::SessionLayer;
-pub use record::{Record, SessionInfo, Update};
+pub use record::{Record, SessionInfo, SessionKind, Update};
 pub use rejection::{ErrorPage, RejectionInfo};
 pub use schema::{HasStaff, HasSuperuser, HasUserId, SessionSchema};
 pub use service::{ResponseFuture, SessionService};

@@ -244,6 +244,7 @@ impl Context {
             absolute_expires_at: absolute,
             device,
             version: 0,
+            kind: crate::record::SessionKind::Browser,
         }
     }
 
