@@ -96,6 +96,46 @@ async fn opening_twice_is_idempotent_and_keeps_the_data() {
 }
 
 #[tokio::test]
+async fn a_table_made_before_kinds_existed_gains_the_column_and_keeps_its_rows() {
+    use sqlx::Connection as _;
+    let path = db_path();
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut old = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    // The table as the previous release made it, with one guest session in it.
+    sqlx::query(
+        "CREATE TABLE sessions (
+            key BLOB PRIMARY KEY NOT NULL, public_id TEXT NOT NULL UNIQUE, user_id TEXT,
+            data TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL,
+            authenticated_at INTEGER, device TEXT, version INTEGER NOT NULL
+        ) WITHOUT ROWID",
+    )
+    .execute(&mut old)
+    .await
+    .unwrap();
+    let k = key();
+    sqlx::query(
+        "INSERT INTO sessions VALUES (?1, 'p-old', '7', '{\"a\":\"1\"}', 0, 0, \
+         9000000000000, 9000000000000, 0, NULL, 1)",
+    )
+    .bind(k.as_bytes().as_slice())
+    .execute(&mut old)
+    .await
+    .unwrap();
+    old.close().await.unwrap();
+
+    for _ in 0..2 {
+        // Opened twice: the second open finds the column there.
+        let store = SqliteStore::open(&path).await.unwrap();
+        let got = store.load(&k, now()).await.unwrap().expect("the old row");
+        assert_eq!(got.kind, session_runtime::SessionKind::Browser);
+        assert_eq!(got.data["a"], "1");
+        store.close().await;
+    }
+    remove_db(&path);
+}
+
+#[tokio::test]
 async fn per_user_operations_and_the_sweep_use_indexes() {
     let path = db_path();
     let store = SqliteStore::open(&path).await.unwrap();
