@@ -6,6 +6,8 @@ mod common;
 
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
+#[path = "remember_flow/mod.rs"]
+mod remember_flow;
 mod store_suite;
 
 use std::path::PathBuf;
@@ -67,6 +69,44 @@ async fn a_session_survives_a_restart_of_the_app() {
     assert_eq!(me.json()["user_id"], 7);
     let read = common::get(&app, "/read", Some(&token)).await;
     assert_eq!(read.json()["cart"], serde_json::json!([3]));
+    store.close().await;
+    remove_db(&path);
+}
+
+#[tokio::test]
+async fn a_remembered_device_logs_in_again_after_a_restart_of_the_app() {
+    let path = db_path();
+    let clock = session_runtime::ManualClock::new();
+    let users = remember_flow::Users::with_demo_users();
+    let remember = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let app = remember_flow::app(store.clone(), &clock, &users);
+        let device = remember_flow::remembered_browser(&app, 1).await;
+        let remember = device.cookie(remember_flow::REMEMBER).unwrap().to_owned();
+        drop((app, device));
+        store.close().await;
+        remember
+    };
+    // A restarted app over the same file: the remembered device logs in again.
+    let store = SqliteStore::open(&path).await.unwrap();
+    let app = remember_flow::app(store.clone(), &clock, &users);
+    let mut device = session_runtime::testing::TestClient::new(app);
+    device.set_cookie(remember_flow::REMEMBER, remember.clone());
+    let me = device.get("/me").await;
+    assert_eq!(me.status(), 200, "{}", me.text());
+    assert_eq!(me.json::<serde_json::Value>()["username"], "alice");
+    assert_ne!(
+        device.cookie(remember_flow::REMEMBER),
+        Some(remember.as_str())
+    );
+    store.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    remember_flow::a_remembered_device_logs_in_again_and_a_replay_ends_everything(
+        store.clone(),
+        store.clone(),
+    )
+    .await;
     store.close().await;
     remove_db(&path);
 }

@@ -728,7 +728,12 @@ pub async fn the_kind_of_a_record_round_trips_and_is_listed(store: &impl Session
     );
     // A rotation and an update keep the kind.
     let moved = key();
-    assert!(store.rotate(&remembered, &moved, &set(&[("a", "1")])).await.unwrap());
+    assert!(
+        store
+            .rotate(&remembered, &moved, &set(&[("a", "1")]))
+            .await
+            .unwrap()
+    );
     assert!(store.update(&moved, &set(&[("b", "2")])).await.unwrap());
     assert_eq!(
         store.load(&moved, t).await.unwrap().unwrap().kind,

@@ -73,7 +73,12 @@ pub(crate) fn record_from_columns(columns: Columns) -> Result<Record, StoreError
 
 /// The kind a `kind` column or field holds; a text no version of this crate writes is
 /// corrupt, never guessed.
-#[cfg(any(feature = "postgres", feature = "sqlite", feature = "redis", feature = "fuzzing"))]
+#[cfg(any(
+    feature = "postgres",
+    feature = "sqlite",
+    feature = "redis",
+    feature = "fuzzing"
+))]
 pub(crate) fn kind_from_column(text: &str) -> Result<SessionKind, StoreError> {
     SessionKind::parse(text).ok_or_else(|| StoreError::Corrupt {
         reason: format!("unknown session kind {text:?}"),
