@@ -14,6 +14,7 @@ mod api;
 mod flash;
 mod hardening;
 mod pages;
+mod remember;
 mod secrets;
 mod sessions;
 mod settings;

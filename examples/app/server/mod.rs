@@ -8,14 +8,15 @@ pub mod passwords;
 pub mod throttle;
 mod users;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::routing::{delete, get, post};
 use session_runtime::{
-    Clock, CsrfLayer, MemoryStore, PostgresStore, RedisStore, SessionConfig, SessionLayer,
-    SessionSchema, SessionStore, SqliteStore, SystemClock,
+    Clock, CsrfLayer, MemoryStore, PostgresStore, RedisStore, RememberMe, SessionConfig,
+    SessionLayer, SessionSchema, SessionStore, SqliteStore, SystemClock,
 };
 
 use throttle::Throttle;
@@ -236,13 +237,18 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
         .layer(
-            SessionLayer::new(store, session_config(options.clock)).verify_auth_hash(
-                AppSession::AUTH_HASH,
-                move |id| {
+            SessionLayer::new(store, session_config(options.clock))
+                .verify_auth_hash(AppSession::AUTH_HASH, {
                     let users = users.clone();
-                    async move { Ok::<_, std::convert::Infallible>(users.fingerprint(id)) }
-                },
-            ),
+                    move |id| {
+                        let users = users.clone();
+                        async move { Ok::<_, Infallible>(users.fingerprint(id)) }
+                    }
+                })
+                .remember_me(RememberMe::default(), move |id| {
+                    let users = users.clone();
+                    async move { Ok::<_, Infallible>(api::restored_identity(&users, id)) }
+                }),
         )
         .layer(axum::middleware::map_response(headers::deny_framing))
 }

@@ -138,6 +138,8 @@ pub struct LoginForm {
     username: String,
     password: String,
     next: Option<String>,
+    /// The "Remember me" checkbox: present when ticked.
+    remember: Option<String>,
 }
 
 impl fmt::Debug for LoginForm {
@@ -146,6 +148,7 @@ impl fmt::Debug for LoginForm {
             .field("username", &self.username)
             .field("password", &format_args!("<redacted>"))
             .field("next", &self.next)
+            .field("remember", &self.remember.is_some())
             .finish()
     }
 }
@@ -177,7 +180,7 @@ pub async fn login(
             return Ok((StatusCode::TOO_MANY_REQUESTS, retry, page).into_response());
         }
     };
-    sign_in(&session, users, &user).await?;
+    sign_in(&session, users, &user, form.remember.is_some()).await?;
     flash(&session, format!("Welcome, {}", user.username))?;
     Ok(Redirect::to(next).into_response())
 }
