@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod headers;
+pub mod layout;
 pub mod pages;
 pub mod passwords;
 pub mod throttle;

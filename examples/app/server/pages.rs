@@ -1,5 +1,6 @@
-//! The browser pages: home, login form, logout, and a staff-only admin page. A page that a
-//! form redirects to shows the session's flash notices once ([`notices`]).
+//! The browser pages: home (with the cart), login form, logout, the user's sessions, and a
+//! staff-only admin page, each in the shared shell ([`layout`]) with the navigation bar. A
+//! page that a form redirects to shows the session's flash notices once ([`notices`]).
 
 use std::fmt;
 
@@ -12,32 +13,9 @@ use session_runtime::redirect::local_path;
 use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, SessionError};
 
 use super::api::{authenticate, sign_in};
+use super::layout::{self, Nav, csrf_field, esc};
 use super::throttle::RetryAfter;
 use super::{AppSession, AppSessionHandle, AppState};
-
-/// Escapes text for HTML.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The hidden field that carries the CSRF token in every form.
-fn csrf_field(csrf: &CsrfToken) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
-        esc(csrf.as_str())
-    )
-}
 
 /// The session's flash notices, taken: shown on this page, gone on the next.
 fn notices(session: &AppSessionHandle) -> String {
@@ -53,20 +31,6 @@ fn flash(session: &AppSessionHandle, notice: String) -> Result<(), SessionError>
     session.update_notices(|notices| notices.push(notice))
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
-         form{{margin:1rem 0}}label{{display:block;margin:.5rem 0}}</style></head>\
-         <body><nav><a href=\"/\">Home</a> · <a href=\"/sessions\">Your sessions</a> · \
-         <a href=\"/admin\">Admin</a></nav>\
-         <h1>{title}</h1>\n{body}\n</body></html>",
-        title = esc(title),
-    ))
-}
-
 /// Where to go after login: `next` if it is a path on this site, else `/`, so the login
 /// form is no open redirect (see [`local_path`] for exactly what it accepts).
 pub fn safe_next(next: Option<&str>) -> &str {
@@ -75,29 +39,30 @@ pub fn safe_next(next: Option<&str>) -> &str {
 
 pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String> {
     let notices = notices(&session);
-    let csrf = csrf_field(&csrf);
+    let nav = Nav::of(&session, &csrf);
     let cart = session.cart();
     let cart_text = if cart.is_empty() {
         "Your cart is empty.".to_owned()
     } else {
         format!("Your cart: {cart:?}")
     };
-    let who = match (session.user_id(), session.username()) {
-        (Some(_), Some(name)) => format!(
-            "<p>Signed in as <strong>{}</strong>.</p>\
-             <form method=\"post\" action=\"/logout\">{csrf}<button>Log out</button></form>",
-            esc(&name)
-        ),
-        _ => "<p>You are browsing as a guest. <a href=\"/login\">Log in</a></p>".to_owned(),
+    let guest = match nav {
+        Nav::User { .. } => "",
+        _ => {
+            "<p>You are browsing as a guest. <a href=\"/login\">Log in</a> to keep your \
+              cart and see your sessions.</p>"
+        }
     };
-    page(
-        "Typed sessions demo",
+    layout::page(
+        "Shop",
+        &nav,
         &format!(
-            "{notices}{who}<p>{cart}</p>\
+            "{notices}{guest}<h2>Your cart</h2><p>{cart}</p>\
              <form method=\"post\" action=\"/cart\">{csrf}<label>Item number \
              <input name=\"item\" type=\"number\" min=\"0\" required></label>\
              <button>Add to cart</button></form>",
-            cart = esc(&cart_text)
+            cart = esc(&cart_text),
+            csrf = csrf_field(&csrf),
         ),
     )
 }
@@ -113,8 +78,9 @@ fn login_page(csrf: &CsrfToken, next: &str, error: Option<&str>) -> Html<String>
     let error = error.map_or(String::new(), |e| {
         format!("<p role=\"alert\">{}</p>", esc(e))
     });
-    page(
+    layout::page(
         "Log in",
+        &Nav::Guest,
         &format!(
             "{error}<form method=\"post\" action=\"/login\">{csrf}\
              <input type=\"hidden\" name=\"next\" value=\"{next}\">\
@@ -201,10 +167,11 @@ pub async fn add_to_cart(
     Ok(Redirect::to("/"))
 }
 
-pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
+pub async fn admin(staff: RequireStaff<AppSession>, csrf: CsrfToken) -> Html<String> {
     let name = staff.username().unwrap_or_default();
-    page(
+    layout::page(
         "Admin",
+        &Nav::of(&staff, &csrf),
         &format!(
             "{}<p>Welcome, {} (user {}). Only staff and superusers see this page.</p>",
             notices(&staff),
@@ -217,9 +184,9 @@ pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
 /// `GET /sessions`: the signed-in user's sessions, each with a revoke button.
 pub async fn sessions(
     user: RequireAuth<AppSession>,
-    csrf: CsrfToken,
+    csrf_token: CsrfToken,
 ) -> Result<Html<String>, SessionError> {
-    let csrf = csrf_field(&csrf);
+    let csrf = csrf_field(&csrf_token);
     let list = user.session().list_sessions().await?;
     let notices = notices(&user);
     let mut rows = String::new();
@@ -239,8 +206,9 @@ pub async fn sessions(
             device = esc(s.device.as_deref().unwrap_or("unknown device")),
         ));
     }
-    Ok(page(
+    Ok(layout::page(
         "Your sessions",
+        &Nav::of(&user, &csrf_token),
         &format!(
             "{notices}<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
              <tbody>{rows}</tbody></table>\
@@ -253,6 +221,7 @@ pub async fn sessions(
 /// `POST /sessions/{id}/revoke`: ends one session, back to the list, which then says so once.
 pub async fn revoke_session(
     user: RequireAuth<AppSession>,
+    csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Response, SessionError> {
     // An id that is not well formed names no session: the store need not see it.
@@ -264,8 +233,9 @@ pub async fn revoke_session(
         flash(&user, "Session ended".to_owned())?;
         Ok(Redirect::to("/sessions").into_response())
     } else {
-        let body = page(
+        let body = layout::page(
             "Not found",
+            &Nav::of(&user, &csrf),
             "<p>No such session. <a href=\"/sessions\">Back</a></p>",
         );
         Ok((StatusCode::NOT_FOUND, body).into_response())
