@@ -1,12 +1,22 @@
-//! The example's pages as a visitor sees them: the navigation bar on every page.
+//! The example's pages as a visitor sees them: the navigation bar on every page, devices
+//! named for people and times as "5 minutes ago".
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use session_runtime::MemoryStore;
+use axum::body::Body;
+use http::Request;
+use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use serde_json::{Value, json};
 use session_runtime::testing::{TestClient, TestResponse};
+use session_runtime::{ManualClock, MemoryStore};
 
+use crate::server::{Options, router_with};
 use crate::{USERS, app};
+
+const FIREFOX_ON_LINUX: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 /// The nav bar's part for a signed-in user.
 fn signed_in_as(name: &str) -> String {
@@ -39,6 +49,17 @@ async fn signed_in(app: &Router, user: &str, pass: &str) -> TestClient {
         .await;
     assert_eq!(r.status(), 303, "{}", r.text());
     b
+}
+
+/// `GET path` asking for JSON, as an API client does.
+async fn get_json(b: &mut TestClient, path: &str) -> TestResponse {
+    b.request(
+        Request::get(path)
+            .header(ACCEPT, "application/json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -98,4 +119,64 @@ async fn guests_see_a_login_link_and_no_logout_form() {
             "{path}: {nav}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_sessions_page_names_devices_and_says_when() {
+    let clock = ManualClock::new();
+    let options = Options {
+        clock: Arc::new(clock.clone()),
+    };
+    let app = router_with(MemoryStore::new(), USERS.clone(), options);
+
+    // Alice logs in from Firefox on Linux, then, five minutes later, from another browser.
+    let mut firefox = TestClient::new(app.clone());
+    let r = firefox
+        .request(
+            Request::post("/api/login")
+                .header(CONTENT_TYPE, "application/json")
+                .header(USER_AGENT, FIREFOX_ON_LINUX)
+                .body(Body::from(
+                    json!({"username": "alice", "password": "alice-pass"}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text());
+    clock.advance(Duration::from_secs(5 * 60 + 10));
+    let mut b = signed_in(&app, "alice", "alice-pass").await;
+
+    let page = b.get("/sessions").await;
+    assert_eq!(page.status(), 200);
+    let text = page.text();
+    assert!(
+        text.contains(&format!(
+            "<span class=\"device\" title=\"{FIREFOX_ON_LINUX}\">Firefox on Linux</span>"
+        )),
+        "{text}"
+    );
+    // The TestClient sends no User-Agent.
+    assert!(
+        text.contains("<span class=\"device\">Unknown device</span>"),
+        "{text}"
+    );
+    assert!(text.contains("<time datetime=\""), "{text}");
+    assert!(text.contains("UTC\">5 minutes ago</time>"), "{text}");
+    assert!(text.contains("UTC\">just now</time>"), "{text}");
+    assert!(text.contains("time{white-space:nowrap}"), "{text}");
+
+    // Twenty minutes on (within the idle timeout), the same page says so.
+    clock.advance(Duration::from_secs(20 * 60));
+    let later = b.get("/sessions").await;
+    assert!(
+        later.text().contains("UTC\">25 minutes ago</time>"),
+        "{}",
+        later.text()
+    );
+
+    // The JSON API is unchanged: the raw User-Agent and RFC 3339 times.
+    let api = get_json(&mut firefox, "/api/sessions").await;
+    let list: Value = api.json();
+    assert_eq!(list[0]["device"], FIREFOX_ON_LINUX);
+    assert!(list[0]["last_seen"].as_str().unwrap().ends_with('Z'));
 }

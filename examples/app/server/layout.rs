@@ -15,7 +15,8 @@ use session_runtime::CsrfToken;
 
 use super::AppSessionHandle;
 
-/// The stylesheet of every page, inline (the app serves no files).
+/// The stylesheet of every page, inline (the app serves no files). `time` never wraps, so a
+/// date stays on one line in narrow table cells.
 const STYLE: &str = "\
 *{box-sizing:border-box}\
 body{margin:0;font-family:system-ui,sans-serif;line-height:1.5;color:#1f2328;background:#f6f8fa}\
@@ -37,8 +38,9 @@ cursor:pointer}button:hover{background:#eaeef2}\
 nav button{border-color:#57606a;background:#32383f;color:#f6f8fa}\
 nav button:hover{background:#424a53}\
 td form{margin:0}\
-table{width:100%;border-collapse:collapse}\
+div.table{overflow-x:auto}table{width:100%;border-collapse:collapse}\
 th,td{padding:.4rem .5rem;border-bottom:1px solid #d0d7de;text-align:left;vertical-align:middle}\
+time{white-space:nowrap}\
 [role=status],[role=alert]{padding:.5rem .75rem;border-radius:6px}\
 [role=status]{background:#dafbe1;border:1px solid #4ac26b}\
 [role=alert]{background:#ffebe9;border:1px solid #ff8182}";

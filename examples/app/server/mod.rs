@@ -2,11 +2,13 @@
 //! drive this same router in-process.
 
 pub mod api;
+pub mod devices;
 pub mod headers;
 pub mod layout;
 pub mod pages;
 pub mod passwords;
 pub mod throttle;
+pub mod times;
 mod users;
 
 use std::sync::Arc;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub logins: Arc<Throttle>,
     /// Failed password changes, per user id.
     pub password_changes: Arc<Throttle>,
+    /// The session layer's clock: "now" for the pages' "5 minutes ago".
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What the app runs on besides its store and users.
@@ -210,6 +214,7 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         users: users.clone(),
         logins: throttle(),
         password_changes: throttle(),
+        clock: options.clock.clone(),
     };
     let pages = Router::new()
         .route("/", get(pages::home))

@@ -15,7 +15,7 @@ use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, S
 use super::api::{authenticate, sign_in};
 use super::layout::{self, Nav, csrf_field, esc};
 use super::throttle::RetryAfter;
-use super::{AppSession, AppSessionHandle, AppState};
+use super::{AppSession, AppSessionHandle, AppState, devices, times};
 
 /// The session's flash notices, taken: shown on this page, gone on the next.
 fn notices(session: &AppSessionHandle) -> String {
@@ -181,17 +181,20 @@ pub async fn admin(staff: RequireStaff<AppSession>, csrf: CsrfToken) -> Html<Str
     )
 }
 
-/// `GET /sessions`: the signed-in user's sessions, each with a revoke button.
+/// `GET /sessions`: the signed-in user's sessions, each with its device ("Firefox on Linux",
+/// [`devices`]), when it signed in and was last seen ("5 minutes ago" on the app's clock,
+/// [`times`]), and a revoke button.
 pub async fn sessions(
+    State(state): State<AppState>,
     user: RequireAuth<AppSession>,
     csrf_token: CsrfToken,
 ) -> Result<Html<String>, SessionError> {
     let csrf = csrf_field(&csrf_token);
     let list = user.session().list_sessions().await?;
     let notices = notices(&user);
+    let now = state.clock.now();
     let mut rows = String::new();
     for s in &list {
-        let when = humantime::format_rfc3339_seconds(s.last_seen);
         let action = if s.current {
             "<em>this browser</em>".to_owned()
         } else {
@@ -202,16 +205,19 @@ pub async fn sessions(
             )
         };
         rows.push_str(&format!(
-            "<tr><td>{device}</td><td>{when}</td><td>{action}</td></tr>",
-            device = esc(s.device.as_deref().unwrap_or("unknown device")),
+            "<tr><td>{device}</td><td>{created}</td><td>{seen}</td><td>{action}</td></tr>",
+            device = devices::element(s.device.as_deref()),
+            created = times::element(s.created_at, now),
+            seen = times::element(s.last_seen, now),
         ));
     }
     Ok(layout::page(
         "Your sessions",
         &Nav::of(&user, &csrf_token),
         &format!(
-            "{notices}<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
-             <tbody>{rows}</tbody></table>\
+            "{notices}<div class=\"table\"><table><thead><tr><th>Device</th>\
+             <th>Signed in</th><th>Last seen</th><th></th></tr></thead>\
+             <tbody>{rows}</tbody></table></div>\
              <form method=\"post\" action=\"/logout-others\">{csrf}\
              <button>Log out all other sessions</button></form>"
         ),
