@@ -1,5 +1,5 @@
 //! The example's pages as a visitor sees them: the navigation bar on every page, devices
-//! named for people and times as "5 minutes ago".
+//! named for people, times as "5 minutes ago", and the cart as a list.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,4 +179,29 @@ async fn the_sessions_page_names_devices_and_says_when() {
     let list: Value = api.json();
     assert_eq!(list[0]["device"], FIREFOX_ON_LINUX);
     assert!(list[0]["last_seen"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn the_cart_is_a_list() {
+    let app = app();
+    let mut b = TestClient::new(app);
+    let home = b.get("/").await;
+    assert!(
+        home.text().contains("<p>Your cart is empty.</p>"),
+        "{}",
+        home.text()
+    );
+    assert!(!home.text().contains("<ul class=\"cart\">"));
+    for item in ["3", "7"] {
+        assert_eq!(b.post_form("/cart", &[("item", item)]).await.status(), 303);
+    }
+    let home = b.get("/").await;
+    assert!(
+        home.text().contains(
+            "<h2>Your cart (2 items)</h2><ul class=\"cart\"><li>Item #3</li><li>Item #7</li></ul>"
+        ),
+        "{}",
+        home.text()
+    );
+    assert!(!home.text().contains("Your cart is empty"));
 }

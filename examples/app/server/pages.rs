@@ -37,15 +37,26 @@ pub fn safe_next(next: Option<&str>) -> &str {
     next.and_then(local_path).unwrap_or("/")
 }
 
+/// The cart: a heading with the count and a list, `<ul class="cart">` with one
+/// `<li>Item #N</li>` per item, or "Your cart is empty.".
+pub fn cart_list(cart: &[u64]) -> String {
+    if cart.is_empty() {
+        return "<h2>Your cart</h2><p>Your cart is empty.</p>".to_owned();
+    }
+    let items: String = cart
+        .iter()
+        .map(|item| format!("<li>Item #{item}</li>"))
+        .collect();
+    let count = match cart.len() {
+        1 => "1 item".to_owned(),
+        n => format!("{n} items"),
+    };
+    format!("<h2>Your cart ({count})</h2><ul class=\"cart\">{items}</ul>")
+}
+
 pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String> {
     let notices = notices(&session);
     let nav = Nav::of(&session, &csrf);
-    let cart = session.cart();
-    let cart_text = if cart.is_empty() {
-        "Your cart is empty.".to_owned()
-    } else {
-        format!("Your cart: {cart:?}")
-    };
     let guest = match nav {
         Nav::User { .. } => "",
         _ => {
@@ -57,11 +68,11 @@ pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String>
         "Shop",
         &nav,
         &format!(
-            "{notices}{guest}<h2>Your cart</h2><p>{cart}</p>\
+            "{notices}{guest}{cart}\
              <form method=\"post\" action=\"/cart\">{csrf}<label>Item number \
              <input name=\"item\" type=\"number\" min=\"0\" required></label>\
              <button>Add to cart</button></form>",
-            cart = esc(&cart_text),
+            cart = cart_list(&session.cart()),
             csrf = csrf_field(&csrf),
         ),
     )
