@@ -1,5 +1,6 @@
 //! The example's pages as a visitor sees them: the navigation bar on every page, devices
-//! named for people, times as "5 minutes ago", and the cart as a list.
+//! named for people, times as "5 minutes ago", the cart as a list,
+//! and the login page's reason.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,4 +205,62 @@ async fn the_cart_is_a_list() {
         home.text()
     );
     assert!(!home.text().contains("Your cart is empty"));
+}
+
+#[tokio::test]
+async fn the_login_page_says_why_the_visitor_is_there() {
+    let app = app();
+    let mut b = TestClient::new(app);
+    // Sent there by a guarded page.
+    let r = b.get("/admin").await;
+    assert_eq!(r.status(), 303);
+    let login = b.get(r.header("location").unwrap()).await;
+    assert!(
+        login
+            .text()
+            .contains("<p class=\"reason\">Please log in to see /admin.</p>"),
+        "{}",
+        login.text()
+    );
+    // The reason stays on the form shown again after a wrong password.
+    let wrong = b
+        .post_form(
+            "/login",
+            &[
+                ("username", "alice"),
+                ("password", "nope"),
+                ("next", "/sessions"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.text().contains("Please log in to see /sessions."));
+
+    // Escaped.
+    let odd = b.get("/login?next=/%22%3E%3Cb%3E").await;
+    assert!(
+        odd.text()
+            .contains("Please log in to see /&quot;&gt;&lt;b&gt;."),
+        "{}",
+        odd.text()
+    );
+    assert!(!odd.text().contains("<b>"));
+
+    // No reason without a `next`, for the home page, and for a `next` off the site.
+    for path in [
+        "/login",
+        "/login?next=/",
+        "/login?next=//evil.example",
+        "/login?next=https%3A%2F%2Fevil.example",
+        "/login?next=/%5Cevil.example",
+    ] {
+        let page = b.get(path).await;
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(
+            !page.text().contains("class=\"reason\""),
+            "{path}: {}",
+            page.text()
+        );
+        assert!(!page.text().contains("evil"), "{path}: {}", page.text());
+    }
 }

@@ -42,9 +42,10 @@ div.table{overflow-x:auto}table{width:100%;border-collapse:collapse}\
 th,td{padding:.4rem .5rem;border-bottom:1px solid #d0d7de;text-align:left;vertical-align:middle}\
 time{white-space:nowrap}\
 ul.cart{padding-left:1.25rem}\
-[role=status],[role=alert]{padding:.5rem .75rem;border-radius:6px}\
+[role=status],[role=alert],.reason{padding:.5rem .75rem;border-radius:6px}\
 [role=status]{background:#dafbe1;border:1px solid #4ac26b}\
-[role=alert]{background:#ffebe9;border:1px solid #ff8182}";
+[role=alert]{background:#ffebe9;border:1px solid #ff8182}\
+.reason{background:#ddf4ff;border:1px solid #54aeff}";
 
 /// Who the navigation bar is for.
 #[derive(Debug)]

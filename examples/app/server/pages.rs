@@ -84,7 +84,18 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
+/// Why the visitor is on the login page: "Please log in to see /admin." when `next` is a
+/// local path other than the home page, else nothing (an off-site `next` is not repeated).
+pub fn login_reason(next: &str) -> Option<String> {
+    let path = local_path(next).filter(|path| *path != "/")?;
+    Some(format!(
+        "<p class=\"reason\">Please log in to see {}.</p>",
+        esc(path)
+    ))
+}
+
 fn login_page(csrf: &CsrfToken, next: &str, error: Option<&str>) -> Html<String> {
+    let reason = login_reason(next).unwrap_or_default();
     let csrf = csrf_field(csrf);
     let error = error.map_or(String::new(), |e| {
         format!("<p role=\"alert\">{}</p>", esc(e))
@@ -93,7 +104,7 @@ fn login_page(csrf: &CsrfToken, next: &str, error: Option<&str>) -> Html<String>
         "Log in",
         &Nav::Guest,
         &format!(
-            "{error}<form method=\"post\" action=\"/login\">{csrf}\
+            "{reason}{error}<form method=\"post\" action=\"/login\">{csrf}\
              <input type=\"hidden\" name=\"next\" value=\"{next}\">\
              <label>Username <input name=\"username\" autocomplete=\"username\" required></label>\
              <label>Password <input name=\"password\" type=\"password\" \
