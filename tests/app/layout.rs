@@ -1,19 +1,20 @@
 //! The example's pages as a visitor sees them: the navigation bar on every page, devices
-//! named for people, times as "5 minutes ago", the cart as a list,
-//! and the login page's reason.
+//! named for people, times as "5 minutes ago", the cart as a list, the login page's reason,
+//! and the styled `401` / `403` / CSRF pages (JSON still, for API clients).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::routing::get;
 use http::Request;
 use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use serde_json::{Value, json};
 use session_runtime::testing::{TestClient, TestResponse};
-use session_runtime::{ManualClock, MemoryStore};
+use session_runtime::{ManualClock, MemoryStore, RequireAuth, SessionConfig, SessionLayer};
 
-use crate::server::{Options, router_with};
+use crate::server::{AppSession, Options, error_pages, router_with};
 use crate::{USERS, app};
 
 const FIREFOX_ON_LINUX: &str =
@@ -61,6 +62,11 @@ async fn get_json(b: &mut TestClient, path: &str) -> TestResponse {
             .unwrap(),
     )
     .await
+}
+
+fn is_html(r: &TestResponse) -> bool {
+    r.header("content-type")
+        .is_some_and(|t| t.starts_with("text/html"))
 }
 
 #[tokio::test]
@@ -263,4 +269,92 @@ async fn the_login_page_says_why_the_visitor_is_there() {
         );
         assert!(!page.text().contains("evil"), "{path}: {}", page.text());
     }
+}
+
+#[tokio::test]
+async fn the_403_page_is_styled_for_browsers_and_json_for_the_api() {
+    let app = app();
+    let mut b = signed_in(&app, "alice", "alice-pass").await;
+    let page = b.get("/admin").await;
+    assert_eq!(page.status(), 403);
+    assert!(is_html(&page));
+    let text = page.text();
+    assert!(text.contains("<title>Forbidden</title>"), "{text}");
+    assert!(text.contains("<nav>") && text.contains("<style>"), "{text}");
+    assert!(text.contains("<p class=\"status\">Error 403</p>"), "{text}");
+    assert!(
+        text.contains("your account may not open this page"),
+        "{text}"
+    );
+
+    let api = get_json(&mut b, "/api/admin").await;
+    assert_eq!(api.status(), 403);
+    assert_eq!(api.header("content-type"), Some("application/json"));
+    assert_eq!(api.json::<Value>()["error"], "forbidden");
+}
+
+#[tokio::test]
+async fn the_csrf_page_is_styled_for_browsers_and_json_for_the_api() {
+    let app = app();
+    let mut b = signed_in(&app, "alice", "alice-pass").await;
+    b.get("/").await;
+    let page = b
+        .post_form("/cart", &[("item", "1"), ("csrf_token", "forged")])
+        .await;
+    assert_eq!(page.status(), 403);
+    assert!(is_html(&page));
+    let text = page.text();
+    assert!(text.contains("<title>Request refused</title>"), "{text}");
+    assert!(
+        text.contains("<nav>") && text.contains("Error 403"),
+        "{text}"
+    );
+    assert!(text.contains("sent from another site"), "{text}");
+
+    let api = b
+        .request(
+            Request::post("/api/cart")
+                .header(ACCEPT, "application/json")
+                .header(CONTENT_TYPE, "application/json")
+                .header("origin", "https://evil.example")
+                .header("sec-fetch-site", "cross-site")
+                .body(Body::from(json!({"item": 1}).to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(api.status(), 403);
+    assert_eq!(api.header("content-type"), Some("application/json"));
+    assert_eq!(api.json::<Value>()["error"], "cross_site_request");
+    // Neither post reached the cart.
+    let cart: Value = get_json(&mut b, "/api/cart").await.json();
+    assert_eq!(cart["items"], json!([]));
+}
+
+/// The app sends browsers to its login page rather than answer `401`; the styled `401` page
+/// is for a configuration without a login URL.
+#[tokio::test]
+async fn the_401_page_is_styled_for_browsers_and_json_for_the_api() {
+    let config: SessionConfig = error_pages::styled(SessionConfig::builder())
+        .build()
+        .expect("valid");
+    let app = Router::new()
+        .route(
+            "/private",
+            get(|user: RequireAuth<AppSession>| async move { user.user_id().to_string() }),
+        )
+        .layer(SessionLayer::new(MemoryStore::new(), config));
+    let mut b = TestClient::new(app);
+    let page = b.get("/private").await;
+    assert_eq!(page.status(), 401);
+    assert!(is_html(&page));
+    let text = page.text();
+    assert!(text.contains("<title>Login required</title>"), "{text}");
+    assert!(
+        text.contains("Error 401") && text.contains(LOGIN_LINK),
+        "{text}"
+    );
+
+    let api = get_json(&mut b, "/private").await;
+    assert_eq!(api.status(), 401);
+    assert_eq!(api.json::<Value>()["error"], "unauthenticated");
 }

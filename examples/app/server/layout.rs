@@ -3,7 +3,7 @@
 //!
 //! The navigation bar ([`Nav`]) shows a signed-in user's name and a logout button (a `POST`
 //! form carrying the CSRF token, as every form of the app does), or a "Log in" link for
-//! guests.
+//! guests. The error pages ([`super::error_pages`]) use the same shell.
 //!
 //! ```text
 //! let nav = Nav::of(&session, &csrf);
@@ -45,7 +45,9 @@ ul.cart{padding-left:1.25rem}\
 [role=status],[role=alert],.reason{padding:.5rem .75rem;border-radius:6px}\
 [role=status]{background:#dafbe1;border:1px solid #4ac26b}\
 [role=alert]{background:#ffebe9;border:1px solid #ff8182}\
-.reason{background:#ddf4ff;border:1px solid #54aeff}";
+.reason{background:#ddf4ff;border:1px solid #54aeff}\
+.error .status{color:#cf222e;font-weight:600;margin:0}\
+.detail{color:#57606a;font-size:.9rem}";
 
 /// Who the navigation bar is for.
 #[derive(Debug)]
@@ -59,6 +61,9 @@ pub enum Nav<'a> {
     },
     /// A guest: a "Log in" link.
     Guest,
+    /// A visitor the page knows nothing about: the links only. The error pages are rendered
+    /// from the refusal alone ([`session_runtime::RejectionInfo`]), without the session.
+    Unknown,
 }
 
 impl<'a> Nav<'a> {
@@ -81,6 +86,7 @@ impl<'a> Nav<'a> {
                 csrf_field(csrf)
             ),
             Nav::Guest => "<span class=\"who\"><a href=\"/login\">Log in</a></span>".to_owned(),
+            Nav::Unknown => String::new(),
         };
         format!("<nav>{links}{who}</nav>")
     }
@@ -91,7 +97,7 @@ pub fn page(title: &str, nav: &Nav<'_>, body: &str) -> Html<String> {
     Html(document(title, nav, body))
 }
 
-/// The HTML text of [`page`].
+/// The HTML text of [`page`], for the error pages, which return a `String`.
 pub fn document(title: &str, nav: &Nav<'_>, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -149,8 +155,18 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_visitor_gets_the_links_only() {
+        let html = document("Forbidden", &Nav::Unknown, "");
+        assert!(html.contains("href=\"/sessions\""), "{html}");
+        assert!(
+            !html.contains("Log in") && !html.contains("/logout"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn the_title_is_escaped() {
-        let html = document("<b>x</b>", &Nav::Guest, "");
+        let html = document("<b>x</b>", &Nav::Unknown, "");
         assert!(
             html.contains("<title>&lt;b&gt;x&lt;/b&gt;</title>"),
             "{html}"

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod devices;
+pub mod error_pages;
 pub mod headers;
 pub mod layout;
 pub mod pages;
@@ -181,15 +182,14 @@ pub async fn build_app(settings: &Settings) -> Result<Router, String> {
 
 /// The session configuration of the app: the secure defaults, the cookie named
 /// `__Host-session` (the prefix makes browsers refuse a cookie of that name set by a sibling
-/// subdomain or for another path), plus the login page that guards send browsers to, on
-/// `clock`.
+/// subdomain or for another path), plus the login page that guards send browsers to and the
+/// app's own error pages ([`error_pages`]), on `clock`.
 pub fn session_config(clock: Arc<dyn Clock>) -> SessionConfig {
-    SessionConfig::builder()
+    let builder = SessionConfig::builder()
         .host_prefix()
         .login_url("/login")
-        .clock(SharedClock(clock))
-        .build()
-        .unwrap_or_default()
+        .clock(SharedClock(clock));
+    error_pages::styled(builder).build().unwrap_or_default()
 }
 
 /// Every route of the app, behind the session layer, on the system clock.
