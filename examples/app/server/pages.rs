@@ -275,3 +275,36 @@ pub async fn logout_others(user: RequireAuth<AppSession>) -> Result<Redirect, Se
     user.session().logout_others().await?;
     Ok(Redirect::to("/sessions"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cart_counts_its_items() {
+        assert_eq!(
+            cart_list(&[]),
+            "<h2>Your cart</h2><p>Your cart is empty.</p>"
+        );
+        assert_eq!(
+            cart_list(&[4]),
+            "<h2>Your cart (1 item)</h2><ul class=\"cart\"><li>Item #4</li></ul>"
+        );
+        assert!(cart_list(&[4, 4, 9]).starts_with("<h2>Your cart (3 items)</h2>"));
+    }
+
+    #[test]
+    fn the_login_reason_is_for_local_paths_only_and_escaped() {
+        assert_eq!(
+            login_reason("/admin").as_deref(),
+            Some("<p class=\"reason\">Please log in to see /admin.</p>")
+        );
+        assert_eq!(
+            login_reason("/a?b=<i>").as_deref(),
+            Some("<p class=\"reason\">Please log in to see /a?b=&lt;i&gt;.</p>")
+        );
+        for no_reason in ["/", "", "//evil.example", "https://evil.example", "/\\evil"] {
+            assert_eq!(login_reason(no_reason), None, "{no_reason:?}");
+        }
+    }
+}
