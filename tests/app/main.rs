@@ -13,6 +13,7 @@ mod server;
 mod api;
 mod flash;
 mod hardening;
+mod layout;
 mod pages;
 mod remember;
 mod secrets;

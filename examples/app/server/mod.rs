@@ -2,10 +2,14 @@
 //! drive this same router in-process.
 
 pub mod api;
+pub mod devices;
+pub mod error_pages;
 pub mod headers;
+pub mod layout;
 pub mod pages;
 pub mod passwords;
 pub mod throttle;
+pub mod times;
 mod users;
 
 use std::convert::Infallible;
@@ -37,6 +41,8 @@ pub struct AppState {
     pub logins: Arc<Throttle>,
     /// Failed password changes, per user id.
     pub password_changes: Arc<Throttle>,
+    /// The session layer's clock: "now" for the pages' "5 minutes ago".
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What the app runs on besides its store and users.
@@ -177,15 +183,14 @@ pub async fn build_app(settings: &Settings) -> Result<Router, String> {
 
 /// The session configuration of the app: the secure defaults, the cookie named
 /// `__Host-session` (the prefix makes browsers refuse a cookie of that name set by a sibling
-/// subdomain or for another path), plus the login page that guards send browsers to, on
-/// `clock`.
+/// subdomain or for another path), plus the login page that guards send browsers to and the
+/// app's own error pages ([`error_pages`]), on `clock`.
 pub fn session_config(clock: Arc<dyn Clock>) -> SessionConfig {
-    SessionConfig::builder()
+    let builder = SessionConfig::builder()
         .host_prefix()
         .login_url("/login")
-        .clock(SharedClock(clock))
-        .build()
-        .unwrap_or_default()
+        .clock(SharedClock(clock));
+    error_pages::styled(builder).build().unwrap_or_default()
 }
 
 /// Every route of the app, behind the session layer, on the system clock.
@@ -210,6 +215,7 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         users: users.clone(),
         logins: throttle(),
         password_changes: throttle(),
+        clock: options.clock.clone(),
     };
     let pages = Router::new()
         .route("/", get(pages::home))
