@@ -10,6 +10,8 @@ mod common;
 
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
+#[path = "remember_flow/mod.rs"]
+mod remember_flow;
 mod store_suite;
 
 use std::net::SocketAddr;
@@ -259,6 +261,19 @@ async fn a_write_after_the_server_ends_the_session_succeeds() {
     assert!(store.update(&key, &set_a("\"1\"", later)).await.unwrap());
     let loaded = store.load(&key, t).await.unwrap().unwrap();
     assert_eq!(loaded.data["a"], "\"1\"");
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn a_remembered_device_logs_in_again_across_two_instances() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    remember_flow::a_remembered_device_logs_in_again_and_a_replay_ends_everything(
+        schema.store().await,
+        schema.store().await,
+    )
+    .await;
     schema.drop().await;
 }
 

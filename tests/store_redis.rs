@@ -9,6 +9,8 @@ mod common;
 
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
+#[path = "remember_flow/mod.rs"]
+mod remember_flow;
 mod store_suite;
 
 use std::time::{Duration, Instant};
@@ -135,6 +137,19 @@ async fn a_server_that_goes_away_gives_fast_503s_and_sessions_come_back() {
         common::post(&app, "/cart/2", Some(&token)).await.status,
         200
     );
+    remove_prefix(&url, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_remembered_device_logs_in_again_across_two_instances() {
+    let Some((url, prefix)) = server() else {
+        return;
+    };
+    remember_flow::a_remembered_device_logs_in_again_and_a_replay_ends_everything(
+        store(&url, &prefix).await,
+        store(&url, &prefix).await,
+    )
+    .await;
     remove_prefix(&url, &prefix).await;
 }
 

@@ -13,6 +13,8 @@ mod common;
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
 mod cluster;
+#[path = "remember_flow/mod.rs"]
+mod remember_flow;
 mod store_suite;
 
 use std::time::Duration;
@@ -147,6 +149,19 @@ async fn two_app_instances_share_sessions_listings_and_revocations() {
     assert_eq!(common::get(&b, "/me", Some(&one)).await.status, 200);
     assert_eq!(common::post(&b, "/logout", Some(&one)).await.status, 204);
     assert_eq!(common::get(&a, "/me", Some(&one)).await.status, 401);
+    cluster::remove_prefix(&seeds, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_remembered_device_logs_in_again_across_two_instances() {
+    let Some((seeds, prefix)) = cluster::cluster() else {
+        return;
+    };
+    remember_flow::a_remembered_device_logs_in_again_and_a_replay_ends_everything(
+        cluster::store(&seeds, &prefix).await,
+        cluster::store(&seeds, &prefix).await,
+    )
+    .await;
     cluster::remove_prefix(&seeds, &prefix).await;
 }
 

@@ -6,6 +6,8 @@ mod common;
 
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
+#[path = "remember_flow/mod.rs"]
+mod remember_flow;
 mod store_suite;
 
 use std::path::PathBuf;
@@ -72,6 +74,44 @@ async fn a_session_survives_a_restart_of_the_app() {
 }
 
 #[tokio::test]
+async fn a_remembered_device_logs_in_again_after_a_restart_of_the_app() {
+    let path = db_path();
+    let clock = session_runtime::ManualClock::new();
+    let users = remember_flow::Users::with_demo_users();
+    let remember = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let app = remember_flow::app(store.clone(), &clock, &users);
+        let device = remember_flow::remembered_browser(&app, 1).await;
+        let remember = device.cookie(remember_flow::REMEMBER).unwrap().to_owned();
+        drop((app, device));
+        store.close().await;
+        remember
+    };
+    // A restarted app over the same file: the remembered device logs in again.
+    let store = SqliteStore::open(&path).await.unwrap();
+    let app = remember_flow::app(store.clone(), &clock, &users);
+    let mut device = session_runtime::testing::TestClient::new(app);
+    device.set_cookie(remember_flow::REMEMBER, remember.clone());
+    let me = device.get("/me").await;
+    assert_eq!(me.status(), 200, "{}", me.text());
+    assert_eq!(me.json::<serde_json::Value>()["username"], "alice");
+    assert_ne!(
+        device.cookie(remember_flow::REMEMBER),
+        Some(remember.as_str())
+    );
+    store.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    remember_flow::a_remembered_device_logs_in_again_and_a_replay_ends_everything(
+        store.clone(),
+        store.clone(),
+    )
+    .await;
+    store.close().await;
+    remove_db(&path);
+}
+
+#[tokio::test]
 async fn opening_twice_is_idempotent_and_keeps_the_data() {
     let path = db_path();
     let (k, t) = (key(), now());
@@ -92,6 +132,46 @@ async fn opening_twice_is_idempotent_and_keeps_the_data() {
     assert!(second.load(&k, t).await.unwrap().is_some());
     first.close().await;
     second.close().await;
+    remove_db(&path);
+}
+
+#[tokio::test]
+async fn a_table_made_before_kinds_existed_gains_the_column_and_keeps_its_rows() {
+    use sqlx::Connection as _;
+    let path = db_path();
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut old = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    // The table as the previous release made it, with one guest session in it.
+    sqlx::query(
+        "CREATE TABLE sessions (
+            key BLOB PRIMARY KEY NOT NULL, public_id TEXT NOT NULL UNIQUE, user_id TEXT,
+            data TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL,
+            authenticated_at INTEGER, device TEXT, version INTEGER NOT NULL
+        ) WITHOUT ROWID",
+    )
+    .execute(&mut old)
+    .await
+    .unwrap();
+    let k = key();
+    sqlx::query(
+        "INSERT INTO sessions VALUES (?1, 'p-old', '7', '{\"a\":\"1\"}', 0, 0, \
+         9000000000000, 9000000000000, 0, NULL, 1)",
+    )
+    .bind(k.as_bytes().as_slice())
+    .execute(&mut old)
+    .await
+    .unwrap();
+    old.close().await.unwrap();
+
+    for _ in 0..2 {
+        // Opened twice: the second open finds the column there.
+        let store = SqliteStore::open(&path).await.unwrap();
+        let got = store.load(&k, now()).await.unwrap().expect("the old row");
+        assert_eq!(got.kind, session_runtime::SessionKind::Browser);
+        assert_eq!(got.data["a"], "1");
+        store.close().await;
+    }
     remove_db(&path);
 }
 

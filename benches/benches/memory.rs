@@ -59,6 +59,7 @@ fn record(i: u64, logged_in: bool, now: SystemTime) -> Record {
         authenticated_at: logged_in.then_some(now),
         device: None,
         version: 0,
+        kind: session_runtime::SessionKind::Browser,
     }
 }
 

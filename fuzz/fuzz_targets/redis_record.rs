@@ -1,7 +1,8 @@
 //! Decoding of the Redis store's session hash (`HGETALL`: field name → text).
 //!
 //! Checks: a hash decodes exactly when it has `pid` and every time it needs (`ctime`,
-//! `seen`, `exp`, `abs`, and `auth` if present) is an integer; then the record's data are
+//! `seen`, `exp`, `abs`, and `auth` if present) is an integer and its `kind`, if present,
+//! names a kind; then the record's data are
 //! the `d:` fields without their prefix, its public id, user id and device the hash's
 //! text; the hash the store writes for the record decodes to the same record; a hash that
 //! does not decode is `StoreError::Corrupt`.
@@ -13,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use session_runtime::__fuzz;
-use session_runtime::StoreError;
+use session_runtime::{SessionKind, StoreError};
 
 /// A time field: milliseconds as the store writes them, any text, or none.
 #[derive(Arbitrary, Debug)]
@@ -72,7 +73,10 @@ fuzz_target!(|input: Hash| {
     let is_ms = |name: &str| hash.get(name).is_some_and(|t| t.parse::<i64>().is_ok());
     let decodes = hash.contains_key("pid")
         && ["ctime", "seen", "exp", "abs"].iter().all(|n| is_ms(n))
-        && (!hash.contains_key("auth") || is_ms("auth"));
+        && (!hash.contains_key("auth") || is_ms("auth"))
+        && hash
+            .get("kind")
+            .is_none_or(|k| SessionKind::parse(k).is_some());
     match __fuzz::record_from_redis_hash(hash.clone()) {
         Ok(record) => {
             assert!(decodes, "{hash:?}");
@@ -88,6 +92,10 @@ fuzz_target!(|input: Hash| {
             assert_eq!(record.user_id.as_ref(), hash.get("uid"));
             assert_eq!(record.device.as_ref(), hash.get("dev"));
             assert_eq!(record.authenticated_at.is_some(), hash.contains_key("auth"));
+            let kind = hash
+                .get("kind")
+                .map_or(Some(SessionKind::Browser), |k| SessionKind::parse(k));
+            assert_eq!(Some(record.kind), kind);
             let written: HashMap<String, String> = __fuzz::redis_hash_fields(&record)
                 .into_iter()
                 .map(|(k, v)| (k, String::from_utf8(v).expect("the store writes text")))

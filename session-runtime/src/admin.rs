@@ -11,7 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::clock::Clock;
 use crate::error::SessionError;
-use crate::record::SessionInfo;
+use crate::record::{SessionInfo, SessionKind};
 use crate::schema::{HasUserId, encode_user_id};
 use crate::store::{DynStore, SessionStore};
 use crate::token::PublicId;
@@ -19,12 +19,14 @@ use crate::token::PublicId;
 /// One of a user's sessions, as a "your sessions" page shows it.
 ///
 /// Serializes to JSON with RFC 3339 times:
-/// `{"id": "...", "device": "Firefox ...", "created_at": "2026-11-23T04:36:56Z", "last_seen": "...", "current": true}`.
+/// `{"id": "...", "kind": "browser", "device": "Firefox ...", "created_at": "2026-11-23T04:36:56Z", "last_seen": "...", "current": true}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionSummary {
     /// The session's public id: pass it to
     /// [`Session::revoke_session`](crate::Session::revoke_session) to end it.
     pub id: PublicId,
+    /// A browser's session, or a device's remember-me series (`"browser"`, `"remembered"`).
+    pub kind: SessionKind,
     /// A label of the client, from its `User-Agent`.
     pub device: Option<String>,
     /// When the session was created (the login).
@@ -50,6 +52,7 @@ pub(crate) fn summaries(
         .map(|info| SessionSummary {
             current: Some(&info.public_id) == current,
             id: info.public_id,
+            kind: info.kind,
             device: info.device,
             created_at: info.created_at,
             last_seen: info.last_seen,

@@ -23,6 +23,9 @@ pub(crate) type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, BoxEr
 
 /// The schema-erased check the load path runs after loading a logged-in session.
 pub(crate) trait AuthCheck: Send + Sync + 'static {
+    /// The schema field that holds the fingerprint.
+    fn field(&self) -> &'static str;
+
     /// Whether the session's stored fingerprint matches the user's current one.
     fn matches<'a>(
         &'a self,
@@ -45,6 +48,10 @@ where
     Fut: Future<Output = Result<Option<String>, E>> + Send + 'static,
     E: Into<BoxError>,
 {
+    fn field(&self) -> &'static str {
+        self.key.name()
+    }
+
     fn matches<'a>(
         &'a self,
         user_json: &'a str,

@@ -34,6 +34,14 @@ pub enum SessionError {
         #[source]
         source: serde_json::Error,
     },
+    /// [`remember_device`](crate::Session::remember_device) on a session nobody is logged
+    /// in to; nothing was changed.
+    #[error("no user is logged in to this session")]
+    NotLoggedIn,
+    /// [`remember_device`](crate::Session::remember_device) without
+    /// [`SessionLayer::remember_me`](crate::SessionLayer::remember_me); nothing was changed.
+    #[error("remember me is not configured: call SessionLayer::remember_me")]
+    RememberMeNotConfigured,
 }
 
 impl Reject for SessionError {
@@ -41,7 +49,10 @@ impl Reject for SessionError {
         match self {
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Encode { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Encode { .. } | Self::RememberMeNotConfigured => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::NotLoggedIn => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -51,6 +62,8 @@ impl Reject for SessionError {
             Self::Store(_) => "session_store_unavailable",
             Self::TooLarge { .. } => "session_too_large",
             Self::Encode { .. } => "session_encode_failed",
+            Self::NotLoggedIn => "not_logged_in",
+            Self::RememberMeNotConfigured => "remember_me_not_configured",
         }
     }
 
@@ -62,12 +75,15 @@ impl Reject for SessionError {
             Self::Store(_) => "the session store is unavailable; try again shortly".to_owned(),
             Self::TooLarge { .. } => self.to_string(),
             Self::Encode { .. } => "a session value could not be encoded".to_owned(),
+            Self::NotLoggedIn => "log in first".to_owned(),
+            Self::RememberMeNotConfigured => "the server cannot remember this device".to_owned(),
         }
     }
 
     fn page(&self) -> ErrorPage {
         match self {
             Self::Store(_) => ErrorPage::Unavailable,
+            Self::NotLoggedIn => ErrorPage::Unauthenticated,
             _ => ErrorPage::Other,
         }
     }
@@ -78,9 +94,10 @@ impl Reject for SessionError {
             Self::TooLarge { .. } => {
                 tracing::warn!(error = %self, "session data over the size cap")
             }
-            Self::Encode { .. } => {
-                tracing::error!(error = %self, "session value could not be encoded")
+            Self::Encode { .. } | Self::RememberMeNotConfigured => {
+                tracing::error!(error = %self, "session operation failed")
             }
+            Self::NotLoggedIn => tracing::info!(error = %self, "session operation refused"),
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::auth_hash::{AuthCheck, TypedCheck};
 use crate::config::SessionConfig;
 use crate::csrf::RotateOnLogin;
 use crate::key::Key;
+use crate::remember::{Identity, Remember, RememberMe, TypedRestore};
 use crate::schema::HasUserId;
 use crate::service::SessionService;
 use crate::session::Shared;
@@ -66,6 +67,7 @@ pub struct SessionLayer {
     store: Arc<dyn DynStore>,
     config: SessionConfig,
     auth: Option<Arc<dyn AuthCheck>>,
+    remember: Option<Arc<Remember>>,
 }
 
 impl SessionLayer {
@@ -102,6 +104,7 @@ impl SessionLayer {
             store: Arc::new(store),
             config,
             auth: None,
+            remember: None,
         }
     }
 
@@ -154,6 +157,79 @@ impl SessionLayer {
 }
 
 impl SessionLayer {
+    /// Lets a device stay logged in past its session (DESIGN §8, "remember me"). A handler
+    /// calls [`Session::remember_device`](crate::Session::remember_device) after a
+    /// password login (a "remember me" checkbox); the browser then gets a second cookie,
+    /// and when its session has ended (idle or absolute timeout, the browser closed), the
+    /// first extractor of a later request logs it in again: a new session, whose identity
+    /// fields come from `identity(user_id)`, never from the session that ended. `identity`
+    /// answers `None` for a user who no longer exists (the device is then forgotten); an
+    /// error answers `503`.
+    ///
+    /// What to know:
+    /// - Each use replaces the cookie's token; a replaced token presented again means the
+    ///   cookie was copied: every session and remembered device of the user ends, and a
+    ///   warning is logged (without the token). Two requests that carry the same token at
+    ///   the same moment (tabs restored together) are both logged in.
+    /// - A restored login is not recent: [`RequireRecentLogin`](crate::RequireRecentLogin)
+    ///   refuses it until the user types the password again, and
+    ///   [`Session::authenticated_at`](crate::Session::authenticated_at) is `None`.
+    /// - A device stays remembered for [`RememberMe::lifetime`] from the password login
+    ///   (30 days by default); restored logins do not extend it.
+    /// - Remembered devices are listed with the user's sessions (kind `remembered`) and end
+    ///   with [`logout`](crate::Session::logout) (this device), revocation by their id,
+    ///   [`logout_everywhere`](crate::Session::logout_everywhere),
+    ///   [`logout_others`](crate::Session::logout_others) and
+    ///   [`password_changed`](crate::Session::password_changed) (every device, this one's
+    ///   too), and with the [auth hash check](Self::verify_auth_hash), which also runs on a
+    ///   remembered device before it logs in. A password login ends this device's previous
+    ///   series.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use session_runtime::{Identity, MemoryStore, RememberMe, SessionConfig, SessionLayer, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    ///     #[session(staff)]
+    ///     pub is_staff: bool,
+    ///     pub username: Option<String>,
+    /// }
+    ///
+    /// async fn identity(user_id: i64) -> Result<Option<Identity<AppSession>>, Infallible> {
+    ///     // Look the user up; `None` if they no longer exist.
+    ///     Ok(Some(
+    ///         Identity::new()
+    ///             .with(AppSession::IS_STAFF, user_id == 1)
+    ///             .with(AppSession::USERNAME, Some(format!("user{user_id}"))),
+    ///     ))
+    /// }
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), SessionConfig::default())
+    ///     .remember_me(RememberMe::default(), identity);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn remember_me<S, F, Fut, E>(mut self, settings: RememberMe, identity: F) -> Self
+    where
+        S: HasUserId,
+        F: Fn(S::UserId) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Identity<S>>, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.remember = Some(Arc::new(Remember {
+            settings,
+            restore: Box::new(TypedRestore {
+                load: identity,
+                schema: std::marker::PhantomData,
+            }),
+            secure: self.config.inner.cookie.secure,
+        }));
+        self
+    }
+
     /// A handle that lists and revokes users' sessions in this layer's store, outside any
     /// request (an admin tool, an account-disable job).
     ///
@@ -192,6 +268,7 @@ impl<I> Layer<I> for SessionLayer {
             store: self.store.clone(),
             config: self.config.inner.clone(),
             auth: self.auth.clone(),
+            remember: self.remember.clone(),
             // CSRF renews its token at login through this hook (see `session/hooks.rs`).
             login_hooks: vec![Arc::new(RotateOnLogin)],
         };

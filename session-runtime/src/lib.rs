@@ -119,6 +119,7 @@ mod layer;
 mod record;
 pub mod redirect;
 mod rejection;
+mod remember;
 mod schema;
 mod service;
 mod session;
@@ -146,8 +147,9 @@ pub use extract::{
 };
 pub use key::{Key, SessionValue};
 pub use layer::SessionLayer;
-pub use record::{Record, SessionInfo, Update};
+pub use record::{Record, SessionInfo, SessionKind, Update};
 pub use rejection::{ErrorPage, RejectionInfo};
+pub use remember::{DEFAULT_REMEMBER_FOR, Identity, RememberMe};
 pub use schema::{HasStaff, HasSuperuser, HasUserId, SessionSchema};
 pub use service::{ResponseFuture, SessionService};
 pub use store::{MemoryStore, MemoryStoreBuilder, SessionStore, StoreError, StoreOp};

@@ -66,6 +66,8 @@ pub struct Record {
     pub device: Option<String>,
     /// Incremented by the store on every write of the record.
     pub version: u64,
+    /// What the record is: a browser's session, or a device's remember-me token.
+    pub kind: SessionKind,
 }
 
 impl fmt::Debug for Record {
@@ -81,6 +83,7 @@ impl fmt::Debug for Record {
             .field("authenticated_at", &self.authenticated_at)
             .field("device", &self.device)
             .field("version", &self.version)
+            .field("kind", &self.kind)
             .finish()
     }
 }
@@ -116,6 +119,7 @@ impl Record {
     /// #     authenticated_at: Some(now),
     /// #     device: None,
     /// #     version: 1,
+    /// #     kind: session_runtime::SessionKind::Browser,
     /// # };
     /// // `record` expires 30 minutes from `now`.
     /// assert!(!record.is_expired(now));
@@ -144,6 +148,7 @@ impl Record {
     /// #     authenticated_at: Some(now),
     /// #     device: None,
     /// #     version: 1,
+    /// #     kind: session_runtime::SessionKind::Browser,
     /// # };
     /// // One field: `theme` = `"dark"` (JSON text, quotes included).
     /// assert_eq!(record.data_size(), "theme".len() + r#""dark""#.len());
@@ -172,6 +177,7 @@ impl Record {
     /// #     authenticated_at: Some(now),
     /// #     device: None,
     /// #     version: 1,
+    /// #     kind: session_runtime::SessionKind::Browser,
     /// # };
     /// let info = record.info();
     /// assert_eq!(info.public_id, record.public_id);
@@ -187,6 +193,7 @@ impl Record {
             created_at: self.created_at,
             last_seen: self.last_seen,
             expires_at: self.expires_at,
+            kind: self.kind,
         }
     }
 }
@@ -286,6 +293,7 @@ impl Update {
     /// #     authenticated_at: Some(now),
     /// #     device: None,
     /// #     version: 1,
+    /// #     kind: session_runtime::SessionKind::Browser,
     /// # };
     /// use session_runtime::Update;
     ///
@@ -331,6 +339,61 @@ pub struct SessionInfo {
     pub last_seen: SystemTime,
     /// When the session expires if unused.
     pub expires_at: SystemTime,
+    /// What the record is: a browser's session, or a device's remember-me token.
+    pub kind: SessionKind,
+}
+
+/// What a stored record is. Every kind is listed with the user's sessions, revoked by its
+/// public id and ended by logout-everywhere; only a [`Browser`](Self::Browser) session is
+/// ever named by a session cookie.
+///
+/// Stores keep it as its [`as_str`](Self::as_str) text; a record written before kinds
+/// existed reads as `Browser`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SessionKind {
+    /// A session a browser holds through its session cookie.
+    #[default]
+    Browser,
+    /// A device's remember-me series ([`SessionLayer::remember_me`](crate::SessionLayer::remember_me)):
+    /// it logs the device in again once its browser session has ended.
+    Remembered,
+}
+
+impl SessionKind {
+    /// The text a store keeps: `browser` or `remembered`.
+    ///
+    /// ```
+    /// use session_runtime::SessionKind;
+    ///
+    /// assert_eq!(SessionKind::Remembered.as_str(), "remembered");
+    /// assert_eq!(SessionKind::parse("remembered"), Some(SessionKind::Remembered));
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Browser => "browser",
+            Self::Remembered => "remembered",
+        }
+    }
+
+    /// The kind a store's text names, `None` for a text no version of this crate writes.
+    ///
+    /// ```
+    /// use session_runtime::SessionKind;
+    ///
+    /// assert_eq!(SessionKind::parse("browser"), Some(SessionKind::Browser));
+    /// assert_eq!(SessionKind::parse("Browser"), None);
+    /// ```
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "browser" => Some(Self::Browser),
+            "remembered" => Some(Self::Remembered),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -355,6 +418,7 @@ mod tests {
             authenticated_at: None,
             device: None,
             version: 1,
+            kind: SessionKind::Browser,
         };
         let update = Update {
             set: data,

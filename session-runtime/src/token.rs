@@ -55,6 +55,11 @@ impl Token {
         &self.0
     }
 
+    /// The cookie value, as text.
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
     /// The cookie value.
     #[cfg(test)]
     pub(crate) fn encode(&self) -> String {

@@ -85,6 +85,14 @@ impl Browser {
         self.client.goto(url).await.ctx(&format!("load {url}"))
     }
 
+    /// Resizes the browser's window (the page's viewport follows).
+    pub async fn resize(&self, width: u32, height: u32) -> Result<()> {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .ctx(&format!("resize the window to {width}x{height}"))
+    }
+
     /// The page's URL now.
     pub async fn url(&self) -> Result<String> {
         Ok(self

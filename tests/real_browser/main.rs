@@ -5,7 +5,8 @@
 //! Needs `SESSION_TEST_CHROMEDRIVER` (the chromedriver binary) and `SESSION_TEST_CHROMIUM`
 //! (the Chromium binary); without them the test prints that it skipped, except under
 //! `CI=true`, where that is a failure (`.ci/run` installs both). A failing step saves a
-//! screenshot into `target/real-browser-screenshots/STEP.png`.
+//! screenshot into `target/real-browser-screenshots/STEP.png`; the `pages` step saves one of
+//! every page it visits into `target/real-browser-screenshots/pages/`, for people to look at.
 //!
 //! Not covered yet: the remember-me flow (DESIGN §8), which the example app does not have
 //! yet.
@@ -73,6 +74,7 @@ async fn the_example_app_in_a_real_browser() {
         app: app.origin(),
         attacker_same_site: attacker.origin(),
         attacker_cross_site: attacker.localhost_origin(),
+        shots: shots.clone(),
     };
 
     let mut failures = Vec::new();

@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock};
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use session_runtime::MemoryStore;
+use session_runtime::{ManualClock, MemoryStore};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -39,6 +39,19 @@ impl Site {
     /// configuration: `__Host-session`, Secure, HttpOnly), on an empty memory store.
     pub async fn app() -> Self {
         Self::serve(server::router(MemoryStore::new(), USERS.clone())).await
+    }
+
+    /// The example app on `clock`, which the test moves, on an empty memory store.
+    pub async fn app_on(clock: ManualClock) -> Self {
+        let options = server::Options {
+            clock: Arc::new(clock),
+        };
+        Self::serve(server::router_with(
+            MemoryStore::new(),
+            USERS.clone(),
+            options,
+        ))
+        .await
     }
 
     /// A site of another origin whose pages post forms to `target` as soon as they load:

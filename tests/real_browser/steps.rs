@@ -1,9 +1,14 @@
 //! The steps: each runs in a fresh browser against the example app, and returns what went
 //! wrong rather than panicking, so that the runner can save a screenshot of the page.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use serde_json::{Value, json};
+use session_runtime::ManualClock;
 
 use crate::browser::{Browser, Context as _, Result};
+use crate::sites::Site;
 
 /// The session cookie of the example app.
 const COOKIE: &str = "__Host-session";
@@ -19,6 +24,8 @@ pub struct Env {
     pub attacker_same_site: String,
     /// The attacker named `localhost`: another site.
     pub attacker_cross_site: String,
+    /// Where screenshots go (`target/real-browser-screenshots`).
+    pub shots: PathBuf,
 }
 
 /// Every step, in the order they run.
@@ -32,10 +39,11 @@ pub enum Step {
     Logout,
     CrossSiteFormPostIsRefused,
     FlashShowsOnce,
+    Pages,
 }
 
 impl Step {
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 9] = [
         Step::LoginForm,
         Step::SessionCookieIsHttpOnly,
         Step::NextRoundTrip,
@@ -44,6 +52,7 @@ impl Step {
         Step::Logout,
         Step::CrossSiteFormPostIsRefused,
         Step::FlashShowsOnce,
+        Step::Pages,
     ];
 
     /// The step's name, for the report and its screenshot's file.
@@ -57,6 +66,7 @@ impl Step {
             Step::Logout => "logout",
             Step::CrossSiteFormPostIsRefused => "cross_site_form_post_is_refused",
             Step::FlashShowsOnce => "flash_shows_once",
+            Step::Pages => "pages",
         }
     }
 
@@ -70,6 +80,7 @@ impl Step {
             Step::Logout => logout(env, b).await,
             Step::CrossSiteFormPostIsRefused => cross_site_form_post_is_refused(env, b).await,
             Step::FlashShowsOnce => flash_shows_once(env, b).await,
+            Step::Pages => pages(env, b).await,
         }
     }
 }
@@ -367,4 +378,206 @@ async fn cross_site_form_post_is_refused(env: &Env, b: &Browser) -> Result {
     ensure(after == before, || {
         "the session cookie changed after the refused posts".to_owned()
     })
+}
+
+/// A Firefox on Linux, for the session the pages step starts outside the browser.
+const FIREFOX_ON_LINUX: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+/// Logs in through `POST /api/login` outside the browser, as the client `agent`.
+async fn api_login(origin: &str, username: &str, password: &str, agent: &str) -> Result {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let client = Client::builder(TokioExecutor::new())
+        .build_http::<http_body_util::Full<axum::body::Bytes>>();
+    let body = json!({"username": username, "password": password}).to_string();
+    let request = http::Request::post(format!("{origin}/api/login"))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::USER_AGENT, agent)
+        .body(http_body_util::Full::new(body.into()))
+        .ctx("build a request")?;
+    let response = client.request(request).await.ctx("POST /api/login")?;
+    ensure(response.status() == 200, || {
+        format!("POST /api/login answered {}", response.status())
+    })
+}
+
+/// Saves a screenshot of the page as `pages/NAME.png`, for people to look at.
+async fn shoot(env: &Env, b: &Browser, name: &str) -> Result {
+    b.screenshot(&env.shots.join("pages").join(format!("{name}.png")))
+        .await
+}
+
+/// The texts of the elements `css`.
+async fn texts(b: &Browser, css: &str) -> Result<Vec<String>> {
+    let v = b
+        .js(
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent.trim());",
+            vec![json!(css)],
+        )
+        .await?;
+    serde_json::from_value(v.clone()).map_err(|e| format!("texts of {css} {v}: {e}"))
+}
+
+/// The text of the navigation bar.
+async fn nav_text(b: &Browser) -> Result<String> {
+    Ok(texts(b, "nav").await?.concat())
+}
+
+/// Every `<time>` on the page: its text, its tooltip, and whether it sits on one line (one
+/// client rectangle, no taller than a line).
+async fn times_on_one_line(b: &Browser) -> Result<Vec<(String, String)>> {
+    let v = b
+        .js(
+            "return Array.from(document.querySelectorAll('time'), t => {\
+               const rects = t.getClientRects();\
+               const line = parseFloat(getComputedStyle(t).lineHeight);\
+               const height = t.getBoundingClientRect().height;\
+               return [t.textContent, t.title, rects.length, height, line];\
+             });",
+            vec![],
+        )
+        .await?;
+    let rows: Vec<(String, String, u64, f64, f64)> =
+        serde_json::from_value(v.clone()).map_err(|e| format!("times {v}: {e}"))?;
+    let mut out = Vec::new();
+    for (text, title, rects, height, line) in rows {
+        ensure(rects == 1 && height <= line + 1.0, || {
+            format!(
+                "the time {text:?} wraps: {rects} line boxes, {height}px high for a {line}px line"
+            )
+        })?;
+        out.push((text, title));
+    }
+    Ok(out)
+}
+
+/// The example's pages as a visitor sees them, on a clock the test moves: the navigation
+/// bar (a guest's login link, the user's name and logout button), the cart as a list, the
+/// styled CSRF page, the login page's reason, the styled `403` page, and the sessions page's device names and
+/// "5 minutes ago" times, on one line even in a narrow window. Every page is saved under
+/// `pages/`.
+async fn pages(env: &Env, b: &Browser) -> Result {
+    let clock = ManualClock::new();
+    let site = Site::app_on(clock.clone()).await;
+    let app = site.origin();
+    // A session from another device, five minutes before the browser's.
+    api_login(&app, "alice", "alice-pass", FIREFOX_ON_LINUX).await?;
+    clock.advance(Duration::from_secs(5 * 60 + 5));
+
+    // A guest: the login link, an empty cart, then two items.
+    b.goto(&format!("{app}/")).await?;
+    b.wait_for_text("You are browsing as a guest").await?;
+    b.find("nav a[href='/login']").await?;
+    ensure(b.body_text().await?.contains("Your cart is empty."), || {
+        "the guest's cart is not empty".to_owned()
+    })?;
+    shoot(env, b, "home-guest").await?;
+    for item in ["3", "7"] {
+        b.fill("input[name=item]", item).await?;
+        b.click("form[action='/cart'] button").await?;
+        b.wait_for_text(&format!("Item #{item}")).await?;
+    }
+    let cart = texts(b, "ul.cart li").await?;
+    ensure(cart == ["Item #3", "Item #7"], || {
+        format!("the cart list shows {cart:?}")
+    })?;
+    shoot(env, b, "cart-guest").await?;
+
+    // A form with a token that is not the session's: the styled CSRF page, and no change.
+    b.js(
+        "document.querySelector('form[action=\"/cart\"] input[name=csrf_token]').value = 'forged'; \
+         return null;",
+        vec![],
+    )
+    .await?;
+    b.fill("input[name=item]", "9").await?;
+    b.click("form[action='/cart'] button").await?;
+    b.wait_for_url(&format!("{app}/cart")).await?;
+    let text = b.wait_for_title("Request refused").await?;
+    let code = status(b).await?;
+    ensure(code == 403 && text.contains("Error 403"), || {
+        format!("the forged form answered {code}: {text:?}")
+    })?;
+    shoot(env, b, "csrf").await?;
+
+    // A guarded page sends the guest to the login page, which says why.
+    b.goto(&format!("{app}/admin")).await?;
+    b.wait_for_url(&format!("{app}/login?next=/admin")).await?;
+    b.wait_for_title("Log in").await?;
+    let reason = texts(b, ".reason").await?;
+    ensure(reason == ["Please log in to see /admin."], || {
+        format!("the login page's reason is {reason:?}")
+    })?;
+    shoot(env, b, "login-next").await?;
+
+    // Alice is no staff: the styled 403 page, with the app's navigation bar.
+    submit_login(b, "alice", "alice-pass").await?;
+    b.wait_for_url(&format!("{app}/admin")).await?;
+    let text = b.wait_for_title("Forbidden").await?;
+    let code = status(b).await?;
+    ensure(code == 403, || format!("the page answered {code}, not 403"))?;
+    ensure(
+        text.contains("Error 403") && text.contains("Your sessions"),
+        || format!("the 403 page is not the app's: {text:?}"),
+    )?;
+    shoot(env, b, "forbidden").await?;
+
+    // Signed in: the name and the logout button in the nav bar, the cart kept.
+    b.goto(&format!("{app}/")).await?;
+    b.wait_for_text("Signed in as alice").await?;
+    let nav = nav_text(b).await?;
+    ensure(
+        nav.contains("Signed in as alice") && nav.contains("Log out"),
+        || format!("the nav bar shows {nav:?}"),
+    )?;
+    b.find("nav form[action='/logout'] button").await?;
+    let cart = texts(b, "ul.cart li").await?;
+    ensure(cart == ["Item #3", "Item #7"], || {
+        format!("after login the cart shows {cart:?}")
+    })?;
+    shoot(env, b, "home").await?;
+
+    // The sessions: devices named for people, the raw User-Agent as their tooltip, and
+    // times as "5 minutes ago" that do not wrap, in a wide window and a narrow one.
+    b.goto(&format!("{app}/sessions")).await?;
+    b.wait_for_title("Your sessions").await?;
+    let nav = nav_text(b).await?;
+    ensure(nav.contains("Signed in as alice"), || {
+        format!("the sessions page's nav bar shows {nav:?}")
+    })?;
+    let devices = texts(b, ".device").await?;
+    ensure(devices == ["Chrome on Linux", "Firefox on Linux"], || {
+        format!("the devices are {devices:?}")
+    })?;
+    let title = b
+        .js(
+            "return document.querySelectorAll('.device')[1].title;",
+            vec![],
+        )
+        .await?;
+    ensure(title == FIREFOX_ON_LINUX, || {
+        format!("the Firefox session's tooltip is {title}")
+    })?;
+    for (width, height, shot) in [(1024, 768, "sessions"), (380, 700, "sessions-narrow")] {
+        b.resize(width, height).await?;
+        let times = times_on_one_line(b).await?;
+        let said: Vec<&str> = times.iter().map(|(text, _)| text.as_str()).collect();
+        ensure(
+            said.contains(&"5 minutes ago") && said.contains(&"just now"),
+            || format!("at {width}px the times say {said:?}"),
+        )?;
+        ensure(
+            times.iter().all(|(_, title)| title.ends_with(" UTC")),
+            || format!("the times' tooltips are {times:?}"),
+        )?;
+        shoot(env, b, shot).await?;
+    }
+    b.resize(1024, 768).await?;
+
+    // The nav bar's logout button.
+    b.click("nav form[action='/logout'] button").await?;
+    b.wait_for_url(&format!("{app}/")).await?;
+    b.wait_for_text("You are browsing as a guest").await
 }

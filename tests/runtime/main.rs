@@ -23,6 +23,9 @@ mod mount;
 mod per_user;
 mod privileged;
 mod rejections;
+mod remember;
+#[path = "../remember_flow/mod.rs"]
+mod remember_flow;
 mod saves;
 mod tasks;
 mod testing;

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use session_runtime::{PublicId, Record, SessionKey, SessionStore, StoreError, Update};
+use session_runtime::{
+    PublicId, Record, SessionKey, SessionKind, SessionStore, StoreError, Update,
+};
 
 /// A fresh random key (stores only ever see hashes; any 32 bytes will do here).
 pub fn key() -> SessionKey {
@@ -58,6 +60,7 @@ pub fn record(user: Option<&str>, fields: &[(&str, &str)], now: SystemTime) -> R
         authenticated_at: user.map(|_| now),
         device: Some("test-agent/1.0".into()),
         version: 0,
+        kind: session_runtime::SessionKind::Browser,
     }
 }
 
@@ -706,6 +709,49 @@ pub async fn every_field_of_a_record_round_trips(store: &impl SessionStore) {
     assert_eq!(info, &r.info());
 }
 
+pub async fn the_kind_of_a_record_round_trips_and_is_listed(store: &impl SessionStore) {
+    let t = now();
+    let user = format!("\"kind-{}\"", key().to_hex());
+    let (browser, remembered) = (key(), key());
+    store
+        .create(&browser, &record(Some(&user), &[], t))
+        .await
+        .unwrap();
+    let mut r = record(Some(&user), &[("__remember.live.x", "1")], t);
+    r.kind = SessionKind::Remembered;
+    store.create(&remembered, &r).await.unwrap();
+    let got = store.load(&remembered, t).await.unwrap().unwrap();
+    assert_eq!(got.kind, SessionKind::Remembered);
+    assert_eq!(
+        store.load(&browser, t).await.unwrap().unwrap().kind,
+        SessionKind::Browser
+    );
+    // A rotation and an update keep the kind.
+    let moved = key();
+    assert!(
+        store
+            .rotate(&remembered, &moved, &set(&[("a", "1")]))
+            .await
+            .unwrap()
+    );
+    assert!(store.update(&moved, &set(&[("b", "2")])).await.unwrap());
+    assert_eq!(
+        store.load(&moved, t).await.unwrap().unwrap().kind,
+        SessionKind::Remembered
+    );
+    let mut kinds: Vec<_> = store
+        .list_user(&user, t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|info| info.kind)
+        .collect();
+    kinds.sort_by_key(|k| k.as_str());
+    assert_eq!(kinds, [SessionKind::Browser, SessionKind::Remembered]);
+    // Ended with the user's other sessions.
+    assert_eq!(store.delete_user(&user, None).await.unwrap(), 2);
+}
+
 pub async fn field_values_keep_their_exact_json_text(store: &impl SessionStore) {
     // Values are whatever JSON text the runtime wrote: key order, spacing and number
     // spelling come back byte for byte, so an unchanged value never looks changed.
@@ -865,6 +911,7 @@ macro_rules! store_suite {
             guests_are_never_listed_nor_deleted_per_user,
             unknown_users_have_no_sessions,
             every_field_of_a_record_round_trips,
+            the_kind_of_a_record_round_trips_and_is_listed,
             field_values_keep_their_exact_json_text,
             removing_fields_keeps_the_record,
             a_sweep_also_clears_the_per_user_index,

@@ -9,18 +9,21 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use session_runtime::{
-    PublicId, RequireAuth, RequireStaff, RequireSuperuser, Session, SessionError,
+    Identity, PublicId, RequireAuth, RequireStaff, RequireSuperuser, Session, SessionError,
 };
 
 use super::throttle::{RetryAfter, Throttle, username_key};
 use super::users::{PasswordError, User};
 use super::{AppSession, AppSessionHandle, AppState, Users};
 
-/// `POST /api/login` body. Its `Debug` hides the password.
+/// `POST /api/login` body: `remember` (default `false`) also remembers the device. Its
+/// `Debug` hides the password.
 #[derive(Deserialize)]
 pub struct Credentials {
     username: String,
     password: String,
+    #[serde(default)]
+    remember: bool,
 }
 
 impl fmt::Debug for Credentials {
@@ -28,6 +31,7 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("username", &self.username)
             .field("password", &format_args!("<redacted>"))
+            .field("remember", &self.remember)
             .finish()
     }
 }
@@ -38,17 +42,36 @@ pub struct CartItem {
     item: u64,
 }
 
-/// Logs `user` in: new token, guest cart kept, roles copied into the session.
+/// Logs `user` in: new token, guest cart kept, roles copied into the session; with
+/// `remember`, the device is remembered too (a second cookie, `remember`).
 pub async fn sign_in(
     session: &Session<AppSession>,
     users: &Users,
     user: &User,
+    remember: bool,
 ) -> Result<(), SessionError> {
     session.login(user.id).await?;
     session.set_auth_hash(users.fingerprint(user.id))?;
     session.set_username(Some(user.username.clone()))?;
     session.set_is_staff(user.is_staff)?;
-    session.set_is_superuser(user.is_superuser)
+    session.set_is_superuser(user.is_superuser)?;
+    if remember {
+        session.remember_device().await?;
+    }
+    Ok(())
+}
+
+/// The identity fields of a session that remember me restores for user `id` (the same
+/// fields a password login sets), or `None` if the user is gone.
+pub fn restored_identity(users: &Users, id: i64) -> Option<Identity<AppSession>> {
+    let user = users.by_id(id)?;
+    Some(
+        Identity::new()
+            .with(AppSession::AUTH_HASH, users.fingerprint(id))
+            .with(AppSession::USERNAME, Some(user.username))
+            .with(AppSession::IS_STAFF, user.is_staff)
+            .with(AppSession::IS_SUPERUSER, user.is_superuser),
+    )
 }
 
 /// The identity JSON of a logged-in session.
@@ -106,7 +129,7 @@ pub async fn login(
         }
         Err(retry) => return Ok(too_many_attempts(retry)),
     };
-    sign_in(&session, users, &user).await?;
+    sign_in(&session, users, &user, creds.remember).await?;
     Ok(Json(identity(user.id, &session)).into_response())
 }
 

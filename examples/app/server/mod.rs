@@ -2,20 +2,25 @@
 //! drive this same router in-process.
 
 pub mod api;
+pub mod devices;
+pub mod error_pages;
 pub mod headers;
+pub mod layout;
 pub mod pages;
 pub mod passwords;
 pub mod throttle;
+pub mod times;
 mod users;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::routing::{delete, get, post};
 use session_runtime::{
-    Clock, CsrfLayer, MemoryStore, PostgresStore, RedisClusterStore, RedisStore, SessionConfig,
-    SessionLayer, SessionSchema, SessionStore, SqliteStore, SystemClock,
+    Clock, CsrfLayer, MemoryStore, PostgresStore, RedisClusterStore, RedisStore, RememberMe,
+    SessionConfig, SessionLayer, SessionSchema, SessionStore, SqliteStore, SystemClock,
 };
 
 use throttle::Throttle;
@@ -36,6 +41,8 @@ pub struct AppState {
     pub logins: Arc<Throttle>,
     /// Failed password changes, per user id.
     pub password_changes: Arc<Throttle>,
+    /// The session layer's clock: "now" for the pages' "5 minutes ago".
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What the app runs on besides its store and users.
@@ -196,15 +203,14 @@ pub async fn build_app(settings: &Settings) -> Result<Router, String> {
 
 /// The session configuration of the app: the secure defaults, the cookie named
 /// `__Host-session` (the prefix makes browsers refuse a cookie of that name set by a sibling
-/// subdomain or for another path), plus the login page that guards send browsers to, on
-/// `clock`.
+/// subdomain or for another path), plus the login page that guards send browsers to and the
+/// app's own error pages ([`error_pages`]), on `clock`.
 pub fn session_config(clock: Arc<dyn Clock>) -> SessionConfig {
-    SessionConfig::builder()
+    let builder = SessionConfig::builder()
         .host_prefix()
         .login_url("/login")
-        .clock(SharedClock(clock))
-        .build()
-        .unwrap_or_default()
+        .clock(SharedClock(clock));
+    error_pages::styled(builder).build().unwrap_or_default()
 }
 
 /// Every route of the app, behind the session layer, on the system clock.
@@ -229,6 +235,7 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         users: users.clone(),
         logins: throttle(),
         password_changes: throttle(),
+        clock: options.clock.clone(),
     };
     let pages = Router::new()
         .route("/", get(pages::home))
@@ -256,13 +263,18 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
         .layer(
-            SessionLayer::new(store, session_config(options.clock)).verify_auth_hash(
-                AppSession::AUTH_HASH,
-                move |id| {
+            SessionLayer::new(store, session_config(options.clock))
+                .verify_auth_hash(AppSession::AUTH_HASH, {
                     let users = users.clone();
-                    async move { Ok::<_, std::convert::Infallible>(users.fingerprint(id)) }
-                },
-            ),
+                    move |id| {
+                        let users = users.clone();
+                        async move { Ok::<_, Infallible>(users.fingerprint(id)) }
+                    }
+                })
+                .remember_me(RememberMe::default(), move |id| {
+                    let users = users.clone();
+                    async move { Ok::<_, Infallible>(api::restored_identity(&users, id)) }
+                }),
         )
         .layer(axum::middleware::map_response(headers::deny_framing))
 }

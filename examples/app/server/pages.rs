@@ -1,5 +1,6 @@
-//! The browser pages: home, login form, logout, and a staff-only admin page. A page that a
-//! form redirects to shows the session's flash notices once ([`notices`]).
+//! The browser pages: home (with the cart), login form, logout, the user's sessions, and a
+//! staff-only admin page, each in the shared shell ([`layout`]) with the navigation bar. A
+//! page that a form redirects to shows the session's flash notices once ([`notices`]).
 
 use std::fmt;
 
@@ -12,32 +13,9 @@ use session_runtime::redirect::local_path;
 use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, SessionError};
 
 use super::api::{authenticate, sign_in};
+use super::layout::{self, Nav, csrf_field, esc};
 use super::throttle::RetryAfter;
-use super::{AppSession, AppSessionHandle, AppState};
-
-/// Escapes text for HTML.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The hidden field that carries the CSRF token in every form.
-fn csrf_field(csrf: &CsrfToken) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
-        esc(csrf.as_str())
-    )
-}
+use super::{AppSession, AppSessionHandle, AppState, devices, times};
 
 /// The session's flash notices, taken: shown on this page, gone on the next.
 fn notices(session: &AppSessionHandle) -> String {
@@ -53,51 +31,49 @@ fn flash(session: &AppSessionHandle, notice: String) -> Result<(), SessionError>
     session.update_notices(|notices| notices.push(notice))
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
-         form{{margin:1rem 0}}label{{display:block;margin:.5rem 0}}</style></head>\
-         <body><nav><a href=\"/\">Home</a> · <a href=\"/sessions\">Your sessions</a> · \
-         <a href=\"/admin\">Admin</a></nav>\
-         <h1>{title}</h1>\n{body}\n</body></html>",
-        title = esc(title),
-    ))
-}
-
 /// Where to go after login: `next` if it is a path on this site, else `/`, so the login
 /// form is no open redirect (see [`local_path`] for exactly what it accepts).
 pub fn safe_next(next: Option<&str>) -> &str {
     next.and_then(local_path).unwrap_or("/")
 }
 
+/// The cart: a heading with the count and a list, `<ul class="cart">` with one
+/// `<li>Item #N</li>` per item, or "Your cart is empty.".
+pub fn cart_list(cart: &[u64]) -> String {
+    if cart.is_empty() {
+        return "<h2>Your cart</h2><p>Your cart is empty.</p>".to_owned();
+    }
+    let items: String = cart
+        .iter()
+        .map(|item| format!("<li>Item #{item}</li>"))
+        .collect();
+    let count = match cart.len() {
+        1 => "1 item".to_owned(),
+        n => format!("{n} items"),
+    };
+    format!("<h2>Your cart ({count})</h2><ul class=\"cart\">{items}</ul>")
+}
+
 pub async fn home(session: Session<AppSession>, csrf: CsrfToken) -> Html<String> {
     let notices = notices(&session);
-    let csrf = csrf_field(&csrf);
-    let cart = session.cart();
-    let cart_text = if cart.is_empty() {
-        "Your cart is empty.".to_owned()
-    } else {
-        format!("Your cart: {cart:?}")
+    let nav = Nav::of(&session, &csrf);
+    let guest = match nav {
+        Nav::User { .. } => "",
+        _ => {
+            "<p>You are browsing as a guest. <a href=\"/login\">Log in</a> to keep your \
+              cart and see your sessions.</p>"
+        }
     };
-    let who = match (session.user_id(), session.username()) {
-        (Some(_), Some(name)) => format!(
-            "<p>Signed in as <strong>{}</strong>.</p>\
-             <form method=\"post\" action=\"/logout\">{csrf}<button>Log out</button></form>",
-            esc(&name)
-        ),
-        _ => "<p>You are browsing as a guest. <a href=\"/login\">Log in</a></p>".to_owned(),
-    };
-    page(
-        "Typed sessions demo",
+    layout::page(
+        "Shop",
+        &nav,
         &format!(
-            "{notices}{who}<p>{cart}</p>\
+            "{notices}{guest}{cart}\
              <form method=\"post\" action=\"/cart\">{csrf}<label>Item number \
              <input name=\"item\" type=\"number\" min=\"0\" required></label>\
              <button>Add to cart</button></form>",
-            cart = esc(&cart_text)
+            cart = cart_list(&session.cart()),
+            csrf = csrf_field(&csrf),
         ),
     )
 }
@@ -108,15 +84,27 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
+/// Why the visitor is on the login page: "Please log in to see /admin." when `next` is a
+/// local path other than the home page, else nothing (an off-site `next` is not repeated).
+pub fn login_reason(next: &str) -> Option<String> {
+    let path = local_path(next).filter(|path| *path != "/")?;
+    Some(format!(
+        "<p class=\"reason\">Please log in to see {}.</p>",
+        esc(path)
+    ))
+}
+
 fn login_page(csrf: &CsrfToken, next: &str, error: Option<&str>) -> Html<String> {
+    let reason = login_reason(next).unwrap_or_default();
     let csrf = csrf_field(csrf);
     let error = error.map_or(String::new(), |e| {
         format!("<p role=\"alert\">{}</p>", esc(e))
     });
-    page(
+    layout::page(
         "Log in",
+        &Nav::Guest,
         &format!(
-            "{error}<form method=\"post\" action=\"/login\">{csrf}\
+            "{reason}{error}<form method=\"post\" action=\"/login\">{csrf}\
              <input type=\"hidden\" name=\"next\" value=\"{next}\">\
              <label>Username <input name=\"username\" autocomplete=\"username\" required></label>\
              <label>Password <input name=\"password\" type=\"password\" \
@@ -138,6 +126,8 @@ pub struct LoginForm {
     username: String,
     password: String,
     next: Option<String>,
+    /// The "Remember me" checkbox: present when ticked.
+    remember: Option<String>,
 }
 
 impl fmt::Debug for LoginForm {
@@ -146,6 +136,7 @@ impl fmt::Debug for LoginForm {
             .field("username", &self.username)
             .field("password", &format_args!("<redacted>"))
             .field("next", &self.next)
+            .field("remember", &self.remember.is_some())
             .finish()
     }
 }
@@ -177,7 +168,7 @@ pub async fn login(
             return Ok((StatusCode::TOO_MANY_REQUESTS, retry, page).into_response());
         }
     };
-    sign_in(&session, users, &user).await?;
+    sign_in(&session, users, &user, form.remember.is_some()).await?;
     flash(&session, format!("Welcome, {}", user.username))?;
     Ok(Redirect::to(next).into_response())
 }
@@ -201,10 +192,11 @@ pub async fn add_to_cart(
     Ok(Redirect::to("/"))
 }
 
-pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
+pub async fn admin(staff: RequireStaff<AppSession>, csrf: CsrfToken) -> Html<String> {
     let name = staff.username().unwrap_or_default();
-    page(
+    layout::page(
         "Admin",
+        &Nav::of(&staff, &csrf),
         &format!(
             "{}<p>Welcome, {} (user {}). Only staff and superusers see this page.</p>",
             notices(&staff),
@@ -214,17 +206,20 @@ pub async fn admin(staff: RequireStaff<AppSession>) -> Html<String> {
     )
 }
 
-/// `GET /sessions`: the signed-in user's sessions, each with a revoke button.
+/// `GET /sessions`: the signed-in user's sessions, each with its device ("Firefox on Linux",
+/// [`devices`]), when it signed in and was last seen ("5 minutes ago" on the app's clock,
+/// [`times`]), and a revoke button.
 pub async fn sessions(
+    State(state): State<AppState>,
     user: RequireAuth<AppSession>,
-    csrf: CsrfToken,
+    csrf_token: CsrfToken,
 ) -> Result<Html<String>, SessionError> {
-    let csrf = csrf_field(&csrf);
+    let csrf = csrf_field(&csrf_token);
     let list = user.session().list_sessions().await?;
     let notices = notices(&user);
+    let now = state.clock.now();
     let mut rows = String::new();
     for s in &list {
-        let when = humantime::format_rfc3339_seconds(s.last_seen);
         let action = if s.current {
             "<em>this browser</em>".to_owned()
         } else {
@@ -235,15 +230,19 @@ pub async fn sessions(
             )
         };
         rows.push_str(&format!(
-            "<tr><td>{device}</td><td>{when}</td><td>{action}</td></tr>",
-            device = esc(s.device.as_deref().unwrap_or("unknown device")),
+            "<tr><td>{device}</td><td>{created}</td><td>{seen}</td><td>{action}</td></tr>",
+            device = devices::element(s.device.as_deref()),
+            created = times::element(s.created_at, now),
+            seen = times::element(s.last_seen, now),
         ));
     }
-    Ok(page(
+    Ok(layout::page(
         "Your sessions",
+        &Nav::of(&user, &csrf_token),
         &format!(
-            "{notices}<table><thead><tr><th>Device</th><th>Last seen (UTC)</th><th></th></tr></thead>\
-             <tbody>{rows}</tbody></table>\
+            "{notices}<div class=\"table\"><table><thead><tr><th>Device</th>\
+             <th>Signed in</th><th>Last seen</th><th></th></tr></thead>\
+             <tbody>{rows}</tbody></table></div>\
              <form method=\"post\" action=\"/logout-others\">{csrf}\
              <button>Log out all other sessions</button></form>"
         ),
@@ -253,6 +252,7 @@ pub async fn sessions(
 /// `POST /sessions/{id}/revoke`: ends one session, back to the list, which then says so once.
 pub async fn revoke_session(
     user: RequireAuth<AppSession>,
+    csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Response, SessionError> {
     // An id that is not well formed names no session: the store need not see it.
@@ -264,8 +264,9 @@ pub async fn revoke_session(
         flash(&user, "Session ended".to_owned())?;
         Ok(Redirect::to("/sessions").into_response())
     } else {
-        let body = page(
+        let body = layout::page(
             "Not found",
+            &Nav::of(&user, &csrf),
             "<p>No such session. <a href=\"/sessions\">Back</a></p>",
         );
         Ok((StatusCode::NOT_FOUND, body).into_response())
@@ -276,4 +277,37 @@ pub async fn revoke_session(
 pub async fn logout_others(user: RequireAuth<AppSession>) -> Result<Redirect, SessionError> {
     user.session().logout_others().await?;
     Ok(Redirect::to("/sessions"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cart_counts_its_items() {
+        assert_eq!(
+            cart_list(&[]),
+            "<h2>Your cart</h2><p>Your cart is empty.</p>"
+        );
+        assert_eq!(
+            cart_list(&[4]),
+            "<h2>Your cart (1 item)</h2><ul class=\"cart\"><li>Item #4</li></ul>"
+        );
+        assert!(cart_list(&[4, 4, 9]).starts_with("<h2>Your cart (3 items)</h2>"));
+    }
+
+    #[test]
+    fn the_login_reason_is_for_local_paths_only_and_escaped() {
+        assert_eq!(
+            login_reason("/admin").as_deref(),
+            Some("<p class=\"reason\">Please log in to see /admin.</p>")
+        );
+        assert_eq!(
+            login_reason("/a?b=<i>").as_deref(),
+            Some("<p class=\"reason\">Please log in to see /a?b=&lt;i&gt;.</p>")
+        );
+        for no_reason in ["/", "", "//evil.example", "https://evil.example", "/\\evil"] {
+            assert_eq!(login_reason(no_reason), None, "{no_reason:?}");
+        }
+    }
 }

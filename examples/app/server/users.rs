@@ -117,6 +117,14 @@ impl Users {
         user.filter(|_| ok)
     }
 
+    /// The user with this id, if there is one.
+    pub fn by_id(&self, id: i64) -> Option<User> {
+        self.read()
+            .iter()
+            .find(|a| a.user.id == id)
+            .map(|a| a.user.clone())
+    }
+
     /// A fingerprint of the user's current password hash (SHA-256, hex), or `None` if there
     /// is no such user. Sessions store it at login; it changes with the password.
     pub fn fingerprint(&self, id: i64) -> Option<String> {

@@ -345,6 +345,54 @@ impl<S: HasUserId> Session<S> {
         self.ctx().login(encode_user_id::<S>(&user_id)?, true).await
     }
 
+    /// Remembers this device for the logged-in user (the "remember me" box of a login
+    /// form): the response sets a second cookie that logs the device in again after its
+    /// session has ended, for the configured lifetime. Call it after
+    /// [`login`](Self::login); a password login without it ends this device's earlier
+    /// remembered series. See [`SessionLayer::remember_me`](crate::SessionLayer::remember_me)
+    /// for what a remembered device can and cannot do.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotLoggedIn`] for a guest, [`SessionError::RememberMeNotConfigured`]
+    /// without `SessionLayer::remember_me`, and [`SessionError::Store`] if the store fails
+    /// (the login stands; the device is not remembered).
+    ///
+    /// ```
+    /// use axum::{Form, http::StatusCode};
+    /// use serde::Deserialize;
+    /// use session_runtime::{Session, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// #[derive(Deserialize)]
+    /// struct LoginForm {
+    ///     username: String,
+    ///     password: String,
+    ///     #[serde(default)]
+    ///     remember: Option<String>, // a checkbox: present when ticked
+    /// }
+    ///
+    /// # fn check_password(_: &str, _: &str) -> Option<i64> { Some(42) }
+    /// async fn login(session: Session<AppSession>, Form(form): Form<LoginForm>) -> Result<StatusCode, SessionError> {
+    ///     let Some(user_id) = check_password(&form.username, &form.password) else {
+    ///         return Ok(StatusCode::UNAUTHORIZED);
+    ///     };
+    ///     session.login(user_id).await?;
+    ///     if form.remember.is_some() {
+    ///         session.remember_device().await?;
+    ///     }
+    ///     Ok(StatusCode::NO_CONTENT)
+    /// }
+    /// ```
+    pub async fn remember_device(&self) -> Result<(), SessionError> {
+        self.ctx().remember_device().await
+    }
+
     /// The logged-in user's id, or `None` for a guest.
     ///
     /// ```

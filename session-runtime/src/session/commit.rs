@@ -174,9 +174,11 @@ impl Context {
     /// failed): the cookies the response sets or removes.
     fn committed(&self, failed: Option<StoreError>) -> Committed {
         let mut st = self.state();
+        let mut other_cookies = std::mem::take(&mut st.other_cookies);
+        other_cookies.extend(st.remember_cookie.take());
         Committed {
             cookie: self.cookie(&st),
-            other_cookies: std::mem::take(&mut st.other_cookies),
+            other_cookies,
             failed,
         }
     }

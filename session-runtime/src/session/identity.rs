@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::state::{Context, CookieOut};
 use crate::error::SessionError;
+use crate::record::SessionKind;
 use crate::store::StoreError;
 use crate::token::{PublicId, SessionKey};
 
@@ -14,9 +15,11 @@ impl Context {
     /// over (through the login hooks, which renew what must not survive a login); a login
     /// as a different user starts from empty data. An exclusive login (asked for, or the
     /// configured default) ends the user's other sessions; otherwise the per-user cap, if
-    /// any, ends the least recently used ones.
+    /// any, ends the least recently used ones. This device's remember-me series, if any,
+    /// ends: a password login remembers the device only if the handler asks again.
     pub(crate) async fn login(&self, user: String, exclusive: bool) -> Result<(), SessionError> {
         let exclusive = exclusive || self.shared.config.exclusive_login;
+        self.forget_device().await?;
         let (old_key, mut data, device) = {
             let st = self.state();
             let carry = st.user_id().is_none_or(|current| current == user);
@@ -76,12 +79,18 @@ impl Context {
         Err(error)
     }
 
-    /// Ends the user's least recently used sessions beyond `max`, sparing `current`.
-    /// Best effort: a failure leaves the user over the cap until their next login.
-    async fn enforce_session_cap(&self, user: &str, current: &PublicId, max: usize) {
+    /// Ends the user's least recently used browser sessions beyond `max`, sparing
+    /// `current` (remembered devices do not count). Best effort: a failure leaves the user
+    /// over the cap until their next login.
+    pub(crate) async fn enforce_session_cap(&self, user: &str, current: &PublicId, max: usize) {
         let mut sessions = match self.shared.store.list_user(user, self.now).await {
-            Ok(sessions) if sessions.len() > max => sessions,
-            Ok(_) => return,
+            Ok(mut sessions) => {
+                sessions.retain(|s| s.kind == SessionKind::Browser);
+                if sessions.len() <= max {
+                    return;
+                }
+                sessions
+            }
             Err(error) => {
                 tracing::warn!(%error, "could not list sessions to enforce the per-user cap");
                 return;
@@ -102,12 +111,14 @@ impl Context {
         }
     }
 
-    /// Deletes the session from the store and makes the request anonymous.
+    /// Deletes the session, and this device's remember-me series, from the store and makes
+    /// the request anonymous.
     pub(crate) async fn logout(&self) -> Result<(), SessionError> {
         let key = self.state().bound.as_ref().map(|b| b.key);
         if let Some(key) = &key {
             self.delete_record(key).await?;
         }
+        self.forget_device().await?;
         let mut st = self.state();
         st.reset();
         st.cookie = if key.is_some() || st.had_cookie {

@@ -20,6 +20,10 @@ impl Context {
     /// several session cookies (one may be planted by a sibling subdomain), each
     /// well-formed token is tried in turn, up to [`MAX_CANDIDATES`], and the first that
     /// names a live session wins; the cookie is removed only if none does.
+    ///
+    /// With remember me configured, a request without a live session whose remember cookie
+    /// is valid is logged in again here (`remember.rs`): a new session, bound as if a
+    /// login had just made it.
     pub(crate) async fn load(
         &self,
         headers: &HeaderMap,
@@ -53,6 +57,24 @@ impl Context {
                 break;
             }
         }
+        let mut restored = false;
+        if let Some(remember) = self.shared.remember.as_deref() {
+            let (cookie, present) = remember.read(headers);
+            {
+                let mut st = self.state();
+                st.remember_present = present;
+                st.remember_series = cookie.as_ref().map(|c| c.series.key());
+            }
+            match cookie {
+                Some(cookie) if matches!(found, Ok(None)) => {
+                    found = self.restore(remember, cookie).await;
+                    restored = matches!(found, Ok(Some(_)));
+                }
+                // A remember cookie that is not `SERIES.TOKEN`: it logs nobody in.
+                None if present => self.drop_remember_cookie(),
+                _ => {}
+            }
+        }
         // Should two loads of one request overlap, the first to finish is adopted.
         let mut st = self.state();
         if st.loaded.is_none() {
@@ -61,7 +83,7 @@ impl Context {
                 // No live session (unknown, expired, revoked, credentials changed).
                 None if had_cookie => st.cookie = CookieOut::Remove,
                 None => {}
-                Some((token, key, record)) => st.bind(token, key, record, false),
+                Some((token, key, record)) => st.bind(token, key, record, restored),
             }));
         }
         st.loaded.unwrap_or(Err(LoadFailed))
@@ -93,7 +115,7 @@ impl Context {
 
     /// Runs the auth hash check, if configured, on a logged-in record; a record whose
     /// credentials changed is deleted.
-    async fn credentials_still_valid(
+    pub(crate) async fn credentials_still_valid(
         &self,
         key: &SessionKey,
         record: &Record,

@@ -8,7 +8,8 @@
 //! - [`load`]: the load path, at most once per request: the cookie, then the store's
 //!   record, the credential check and, for a strict schema, the decoding check.
 //! - [`identity`] and [`per_user`]: what a handler awaits: login, logout, rotation, and the
-//!   user's other sessions.
+//!   user's other sessions; [`remember`]: remembering the device, and logging a remembered
+//!   device in again (called from the load path).
 //! - [`commit`]: the response phase: what the response writes to the store, and its cookie.
 //! - [`write`]: the store writes the three above share (create, rotate).
 //!
@@ -21,6 +22,7 @@ pub(crate) mod hooks;
 pub(crate) mod identity;
 pub(crate) mod load;
 pub(crate) mod per_user;
+pub(crate) mod remember;
 pub(crate) mod shared;
 pub(crate) mod state;
 pub(crate) mod write;

@@ -43,7 +43,10 @@ impl Context {
         let Some((user, key, _)) = self.owner() else {
             return Ok(0);
         };
-        Ok(self.shared.store.delete_user(&user, Some(&key)).await?)
+        let ended = self.shared.store.delete_user(&user, Some(&key)).await?;
+        // Every remembered device of the user ended with the others, this one's too.
+        self.drop_remember_cookie();
+        Ok(ended)
     }
 
     pub(crate) async fn logout_everywhere(&self) -> Result<u64, SessionError> {
@@ -52,6 +55,7 @@ impl Context {
         };
         let ended = self.shared.store.delete_user(&user, None).await?;
         self.state().end();
+        self.drop_remember_cookie();
         Ok(ended)
     }
 }

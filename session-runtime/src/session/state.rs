@@ -77,6 +77,13 @@ pub(crate) struct State {
     pub(crate) other_cookies: Vec<HeaderValue>,
     /// The schemas this request viewed the session through: their keys are live.
     pub(crate) schemas: Schemas,
+    /// This device's remember-me series: the one its cookie names, or the one this
+    /// request remembered or restored it with (`session/remember.rs`).
+    pub(crate) remember_series: Option<SessionKey>,
+    /// The request carried a remember cookie, valid or not.
+    pub(crate) remember_present: bool,
+    /// The remember cookie's `Set-Cookie` for the response, if it changes.
+    pub(crate) remember_cookie: Option<HeaderValue>,
 }
 
 impl State {
@@ -244,6 +251,7 @@ impl Context {
             absolute_expires_at: absolute,
             device,
             version: 0,
+            kind: crate::record::SessionKind::Browser,
         }
     }
 

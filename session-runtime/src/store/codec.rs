@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::StoreError;
-use crate::record::Record;
+use crate::record::{Record, SessionKind};
 use crate::token::PublicId;
 
 /// Milliseconds since the Unix epoch, the resolution every external store keeps (times
@@ -49,6 +49,8 @@ pub struct Columns {
     pub device: Option<String>,
     /// `version` (a negative one, which no store writes, reads as 0).
     pub version: i64,
+    /// `kind`: `browser` or `remembered` ([`SessionKind::as_str`]).
+    pub kind: String,
 }
 
 /// The record a SQL row holds; the data column must be a JSON object of strings.
@@ -65,6 +67,21 @@ pub(crate) fn record_from_columns(columns: Columns) -> Result<Record, StoreError
         authenticated_at: columns.authenticated_at.map(from_millis),
         device: columns.device,
         version: u64::try_from(columns.version).unwrap_or(0),
+        kind: kind_from_column(&columns.kind)?,
+    })
+}
+
+/// The kind a `kind` column or field holds; a text no version of this crate writes is
+/// corrupt, never guessed.
+#[cfg(any(
+    feature = "postgres",
+    feature = "sqlite",
+    feature = "redis",
+    feature = "fuzzing"
+))]
+pub(crate) fn kind_from_column(text: &str) -> Result<SessionKind, StoreError> {
+    SessionKind::parse(text).ok_or_else(|| StoreError::Corrupt {
+        reason: format!("unknown session kind {text:?}"),
     })
 }
 
@@ -113,6 +130,10 @@ pub(crate) fn hash_fields(record: &Record) -> Vec<(String, Vec<u8>)> {
     if let Some(dev) = &record.device {
         pairs.push(("dev".into(), dev.as_bytes().to_vec()));
     }
+    // A browser's session, by far the most common, has no `kind` field.
+    if record.kind != SessionKind::Browser {
+        pairs.push(("kind".into(), record.kind.as_str().as_bytes().to_vec()));
+    }
     for (name, value) in &record.data {
         pairs.push((format!("d:{name}"), value.as_bytes().to_vec()));
     }
@@ -151,6 +172,10 @@ pub(crate) fn record_from_hash(mut hash: HashMap<String, String>) -> Result<Reco
         },
         device: hash.remove("dev"),
         version: hash.get("ver").and_then(|v| v.parse().ok()).unwrap_or(0),
+        kind: match hash.get("kind") {
+            Some(kind) => kind_from_column(kind)?,
+            None => SessionKind::Browser,
+        },
     })
 }
 

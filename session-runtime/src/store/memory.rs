@@ -11,7 +11,7 @@ use dashmap::mapref::entry::Entry;
 
 use super::{SessionStore, StoreError, sweeper};
 use crate::clock::{Clock, SystemClock};
-use crate::record::{Record, SessionInfo, Update};
+use crate::record::{Record, SessionInfo, SessionKind, Update};
 use crate::token::{PublicId, SessionKey};
 
 /// Default maximum number of records.
@@ -64,6 +64,7 @@ struct Stored {
     absolute_expires_at: Nanos,
     authenticated_at: Nanos,
     version: u64,
+    kind: SessionKind,
 }
 
 /// A time as nanoseconds since the Unix epoch: half the size of a `SystemTime`, exact for
@@ -114,6 +115,7 @@ impl Stored {
             absolute_expires_at: Nanos::new(record.absolute_expires_at),
             authenticated_at: Nanos::from_opt(record.authenticated_at),
             version: record.version,
+            kind: record.kind,
         })
     }
 
@@ -135,6 +137,7 @@ impl Stored {
             authenticated_at: self.authenticated_at.get_opt(),
             device: self.device.as_deref().map(str::to_owned),
             version: self.version,
+            kind: self.kind,
         }
     }
 
@@ -150,6 +153,7 @@ impl Stored {
             created_at: self.created_at.get(),
             last_seen: self.last_seen.get(),
             expires_at: self.expires_at.get(),
+            kind: self.kind,
         }
     }
 
@@ -925,6 +929,7 @@ mod compact_tests {
             authenticated_at: Some(now),
             device: Some("curl".into()),
             version: 3,
+            kind: SessionKind::Remembered,
         };
         assert_eq!(Stored::new(&record).to_record(), record);
         let updates = [
@@ -971,6 +976,7 @@ mod index_tests {
             authenticated_at: Some(now),
             device: None,
             version: 0,
+            kind: SessionKind::Browser,
         }
     }
 

@@ -12,7 +12,7 @@ use sqlx::postgres::{
 };
 use sqlx::{AssertSqlSafe, Postgres, Row as _};
 
-use super::codec::{Columns, record_from_columns};
+use super::codec::{Columns, kind_from_column, record_from_columns};
 use super::deadline::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded, from_millis, to_millis,
 };
@@ -597,8 +597,13 @@ impl Queries {
                         authenticated_at BIGINT,
                         device TEXT,
                         version BIGINT NOT NULL,
+                        kind TEXT NOT NULL DEFAULT 'browser',
                         CONSTRAINT \"{b}_public_id_key\" UNIQUE (public_id)
                     )"
+                )),
+                // Tables made before kinds existed gain the column; their rows are browsers'.
+                s(format!(
+                    "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL DEFAULT 'browser'"
                 )),
                 s(format!(
                     "CREATE INDEX IF NOT EXISTS \"{b}_user_idx\" ON {t} (user_id) \
@@ -610,13 +615,13 @@ impl Queries {
             ],
             load: s(format!(
                 "SELECT public_id, user_id, data::text AS data, created_at, last_seen, \
-                 expires_at, absolute_expires_at, authenticated_at, device, version \
+                 expires_at, absolute_expires_at, authenticated_at, device, version, kind \
                  FROM {t} WHERE key = $1 AND expires_at > $2"
             )),
             create: s(format!(
                 "INSERT INTO {t} (key, public_id, user_id, data, created_at, last_seen, \
-                 expires_at, absolute_expires_at, authenticated_at, device, version) \
-                 VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11)"
+                 expires_at, absolute_expires_at, authenticated_at, device, version, kind) \
+                 VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12)"
             )),
             update: s(format!(
                 "UPDATE {t} SET data = (data - $2::text[]) || $3::jsonb, \
@@ -633,7 +638,7 @@ impl Queries {
             )),
             delete: s(format!("DELETE FROM {t} WHERE key = $1")),
             list_user: s(format!(
-                "SELECT public_id, user_id, device, created_at, last_seen, expires_at FROM {t} \
+                "SELECT public_id, user_id, device, created_at, last_seen, expires_at, kind FROM {t} \
                  WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen DESC"
             )),
             delete_user: s(format!(
@@ -665,6 +670,7 @@ fn record_from(row: &PgRow) -> Result<Record, StoreError> {
         authenticated_at: row.try_get("authenticated_at").map_err(corrupt)?,
         device: row.try_get("device").map_err(corrupt)?,
         version: row.try_get("version").map_err(corrupt)?,
+        kind: row.try_get("kind").map_err(corrupt)?,
     })
 }
 
@@ -676,6 +682,7 @@ fn info_from(row: &PgRow) -> Result<SessionInfo, StoreError> {
         created_at: from_millis(row.try_get("created_at").map_err(corrupt)?),
         last_seen: from_millis(row.try_get("last_seen").map_err(corrupt)?),
         expires_at: from_millis(row.try_get("expires_at").map_err(corrupt)?),
+        kind: kind_from_column(&row.try_get::<String, _>("kind").map_err(corrupt)?)?,
     })
 }
 
@@ -710,6 +717,7 @@ impl SessionStore for PostgresStore {
                 .bind(record.authenticated_at.map(to_millis))
                 .bind(record.device.as_deref())
                 .bind(i64::try_from(record.version).unwrap_or(i64::MAX))
+                .bind(record.kind.as_str())
         })
         .await
         .map(drop)

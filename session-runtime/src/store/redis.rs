@@ -20,13 +20,13 @@ use std::time::{Duration, SystemTime};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
-use super::codec::{corrupt, hash_fields, record_from_hash};
+use super::codec::{corrupt, hash_fields, kind_from_column, record_from_hash};
 use super::deadline::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded, from_millis, to_millis,
 };
 use super::{SessionStore, StoreError, StoreOp, sweeper};
 use crate::clock::{Clock, SystemClock};
-use crate::record::{Record, SessionInfo, Update};
+use crate::record::{Record, SessionInfo, SessionKind, Update};
 use crate::token::{PublicId, SessionKey};
 
 /// The prefix of every key when none is configured.
@@ -574,7 +574,7 @@ return remove(hex)
     )
 });
 
-/// ARGV: prefix, uid, now. The user's live sessions, as `pid uid dev ctime seen exp` rows;
+/// ARGV: prefix, uid, now. The user's live sessions, as `pid uid dev ctime seen exp kind` rows;
 /// index entries of sessions the server already expired are dropped on the way.
 static LIST_USER: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -582,7 +582,7 @@ static LIST_USER: LazyLock<Script> = LazyLock::new(|| {
 local uid, now = ARGV[2], ARGV[3]
 local out = {}
 for _, hex in ipairs(redis.call('ZRANGEBYSCORE', ukey(uid), '(' .. now, '+inf')) do
-  local row = redis.call('HMGET', skey(hex), 'pid', 'uid', 'dev', 'ctime', 'seen', 'exp')
+  local row = redis.call('HMGET', skey(hex), 'pid', 'uid', 'dev', 'ctime', 'seen', 'exp', 'kind')
   if row[1] then
     table.insert(out, row)
   else
@@ -641,7 +641,7 @@ fn parse_ms(text: Option<String>, name: &str) -> Result<SystemTime, StoreError> 
 /// The hash fields a listing reads, in the order [`info_from_row`] takes them (the order of
 /// `LIST_USER`'s `HMGET`).
 #[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
-pub(super) const INFO_FIELDS: [&str; 6] = ["pid", "uid", "dev", "ctime", "seen", "exp"];
+pub(super) const INFO_FIELDS: [&str; 7] = ["pid", "uid", "dev", "ctime", "seen", "exp", "kind"];
 
 /// A listed session from its hash's [`INFO_FIELDS`] (`HMGET`).
 pub(super) fn info_from_row(row: Vec<Option<String>>) -> Result<SessionInfo, StoreError> {
@@ -657,6 +657,10 @@ pub(super) fn info_from_row(row: Vec<Option<String>>) -> Result<SessionInfo, Sto
         created_at: parse_ms(next(), "ctime")?,
         last_seen: parse_ms(next(), "seen")?,
         expires_at: parse_ms(next(), "exp")?,
+        kind: match next() {
+            Some(kind) => kind_from_column(&kind)?,
+            None => SessionKind::Browser,
+        },
     })
 }
 

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Row as _};
 
-use super::codec::{Columns, record_from_columns};
+use super::codec::{Columns, kind_from_column, record_from_columns};
 use super::deadline::{DEFAULT_COMMAND_TIMEOUT, bounded, from_millis, to_millis};
 use super::sql::{DEFAULT_TABLE, TableName, encode_data, map_err, merge_patch};
 use super::{SessionStore, StoreError, StoreOp, sweeper};
@@ -274,6 +274,15 @@ impl SqliteStoreBuilder {
                 .await
                 .map_err(&setup)?;
         }
+        // A table made before kinds existed gains the column; its rows are browsers'.
+        // SQLite has no `ADD COLUMN IF NOT EXISTS`: a duplicate column means it is there.
+        if let Err(error) = sqlx::query(AssertSqlSafe(sql.add_kind.clone()))
+            .execute(&writer)
+            .await
+            && !error.to_string().contains("duplicate column name")
+        {
+            return Err(setup(error));
+        }
         let reader = SqlitePoolOptions::new()
             .max_connections(self.readers)
             .acquire_timeout(self.command_timeout)
@@ -449,6 +458,8 @@ impl fmt::Debug for SqliteStore {
 struct Queries {
     table: String,
     schema: Vec<Arc<str>>,
+    /// Adds the `kind` column to a table made by an earlier version.
+    add_kind: Arc<str>,
     load: Arc<str>,
     create: Arc<str>,
     update: Arc<str>,
@@ -462,7 +473,7 @@ struct Queries {
 }
 
 const COLUMNS: &str = "public_id, user_id, data, created_at, last_seen, expires_at, \
-                       absolute_expires_at, authenticated_at, device, version";
+                       absolute_expires_at, authenticated_at, device, version, kind";
 
 impl Queries {
     fn new(table: &TableName) -> Self {
@@ -483,7 +494,8 @@ impl Queries {
                         absolute_expires_at INTEGER NOT NULL,
                         authenticated_at INTEGER,
                         device TEXT,
-                        version INTEGER NOT NULL
+                        version INTEGER NOT NULL,
+                        kind TEXT NOT NULL DEFAULT 'browser'
                     ) WITHOUT ROWID"
                 )),
                 s(format!(
@@ -494,11 +506,14 @@ impl Queries {
                     "CREATE INDEX IF NOT EXISTS \"{b}_expires_idx\" ON {t} (expires_at)"
                 )),
             ],
+            add_kind: s(format!(
+                "ALTER TABLE {t} ADD COLUMN kind TEXT NOT NULL DEFAULT 'browser'"
+            )),
             load: s(format!(
                 "SELECT {COLUMNS} FROM {t} WHERE key = ?1 AND expires_at > ?2"
             )),
             create: s(format!(
-                "INSERT INTO {t} (key, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                "INSERT INTO {t} (key, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             )),
             update: s(format!(
                 "UPDATE {t} SET data = json_patch(data, ?2), \
@@ -515,7 +530,7 @@ impl Queries {
             )),
             delete: s(format!("DELETE FROM {t} WHERE key = ?1")),
             list_user: s(format!(
-                "SELECT public_id, user_id, device, created_at, last_seen, expires_at FROM {t} \
+                "SELECT public_id, user_id, device, created_at, last_seen, expires_at, kind FROM {t} \
                  WHERE user_id = ?1 AND expires_at > ?2 ORDER BY last_seen DESC"
             )),
             delete_user: s(format!(
@@ -544,6 +559,7 @@ fn record_from(row: &SqliteRow) -> Result<Record, StoreError> {
         authenticated_at: row.try_get("authenticated_at").map_err(get)?,
         device: row.try_get("device").map_err(get)?,
         version: row.try_get("version").map_err(get)?,
+        kind: row.try_get("kind").map_err(get)?,
     })
 }
 
@@ -558,6 +574,7 @@ fn info_from(row: &SqliteRow) -> Result<SessionInfo, StoreError> {
         created_at: from_millis(row.try_get("created_at").map_err(get)?),
         last_seen: from_millis(row.try_get("last_seen").map_err(get)?),
         expires_at: from_millis(row.try_get("expires_at").map_err(get)?),
+        kind: kind_from_column(&row.try_get::<String, _>("kind").map_err(get)?)?,
     })
 }
 
@@ -590,6 +607,7 @@ impl SessionStore for SqliteStore {
                 .bind(record.authenticated_at.map(to_millis))
                 .bind(record.device.as_deref())
                 .bind(i64::try_from(record.version).unwrap_or(i64::MAX))
+                .bind(record.kind.as_str())
                 .execute(&self.inner.writer),
         )
         .await

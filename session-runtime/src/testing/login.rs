@@ -196,6 +196,7 @@ impl<S: HasUserId> LoginAs<'_, S> {
             authenticated_at: Some(now),
             device: None,
             version: 0,
+            kind: crate::record::SessionKind::Browser,
         };
         self.store.create(&token.key(), &record).await?;
 
