@@ -47,7 +47,7 @@ async fn sessions_spread_over_every_master() {
         cluster::store(&seeds, &prefix).await,
         session_runtime::SessionConfig::default(),
     );
-    for id in 0..48 {
+    for id in 0..60 {
         let token = common::post(&app, &format!("/login/{id}"), None)
             .await
             .token()
@@ -301,6 +301,44 @@ async fn a_rotation_left_unfinished_ends_the_session() {
         1,
         "but ended by logout-everywhere"
     );
+    cluster::remove_prefix(&seeds, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_user_index_outlives_a_session_touched_past_its_absolute_expiry() {
+    let Some((seeds, prefix)) = cluster::cluster() else {
+        return;
+    };
+    let store = cluster::store(&seeds, &prefix).await;
+    let (k, t) = (key(), now());
+    let user = format!("\"long-{}\"", key().to_hex());
+    let mut r = record(Some(&user), &[], t);
+    r.expires_at = t + Duration::from_secs(60);
+    r.absolute_expires_at = t + Duration::from_secs(120);
+    store.create(&k, &r).await.unwrap();
+    // Not what the runtime does (it caps expiry at the absolute one), but a store must not
+    // let a session outlive the index that logout-everywhere finds it by.
+    let later = t + Duration::from_secs(600);
+    assert!(store.touch(&k, t, later).await.unwrap());
+    let mut raw = cluster::raw(&seeds).await;
+    let index = {
+        let mut all = Vec::new();
+        for m in cluster::masters(&seeds).await {
+            all.extend(cluster::node_keys(&m.addr, &prefix).await);
+        }
+        all.into_iter().find(|k| k.contains("{u:")).unwrap()
+    };
+    let until: i64 = redis::cmd("PEXPIRETIME")
+        .arg(&index)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let want = later
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert_eq!(until, want);
+    assert_eq!(store.delete_user(&user, None).await.unwrap(), 1);
     cluster::remove_prefix(&seeds, &prefix).await;
 }
 
