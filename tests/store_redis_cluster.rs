@@ -252,6 +252,35 @@ async fn an_index_entry_whose_session_is_gone_is_repaired_and_its_key_tombstoned
 }
 
 #[tokio::test]
+async fn a_sweep_removes_the_index_entries_of_sessions_the_server_expired() {
+    let Some((seeds, prefix)) = cluster::cluster() else {
+        return;
+    };
+    let store = cluster::store(&seeds, &prefix).await;
+    let (k, t) = (key(), now());
+    let user = format!("\"expired-{}\"", key().to_hex());
+    let mut r = record(Some(&user), &[], t);
+    r.expires_at = t + Duration::from_secs(1);
+    store.create(&k, &r).await.unwrap();
+    // The server expires the record by itself; nothing lists the user afterwards.
+    let mut raw = cluster::raw(&seeds).await;
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("{prefix}{{{}}}", k.to_hex()))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(store.sweep(t + Duration::from_secs(2)).await.unwrap(), 0);
+    let mut left = Vec::new();
+    for m in cluster::masters(&seeds).await {
+        left.extend(cluster::node_keys(&m.addr, &prefix).await);
+    }
+    assert!(
+        left.is_empty(),
+        "the index entry and the expiry entry are gone: {left:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_rotation_left_unfinished_ends_the_session() {
     let Some((seeds, prefix)) = cluster::cluster() else {
         return;

@@ -18,7 +18,7 @@
 //! | `P{<hex>}` | hash | one session, the same fields as [`RedisStore`](crate::RedisStore)'s, plus `ixp` (until when its user's index must last) and, during a rotation, `mv`/`mvt` (old record: moving to, since) or `pend` (new record: not yet live) | at the session's expiry |
 //! | `P{<hex>}t` | string | tombstone: the session was ended by its user's index before its record was written; no record may be written here | a minute |
 //! | `P{u:<tag>}` | hash | the user's index: public id → `<hex>`; `<tag>` is the first 128 bits of the SHA-256 of the user id, in hex | at the latest expiry of its sessions |
-//! | `P{x:<c>}` | sorted set | sessions whose `<hex>` starts with `<c>` (16 sets), scored by expiry, for [`SessionStore::sweep`] at any `now` | never (the sweep trims them) |
+//! | `P{x:<c>}` | sorted set | sessions whose `<hex>` starts with `<c>` (16 sets), scored by expiry, for [`SessionStore::sweep`] at any `now`; members `<hex>`, or `<hex>:<tag>:<public id>` for a logged-in session | never (the sweep trims them) |
 //!
 //! A read is one `HGETALL` of `P{<hex>}`: one round trip, on the node of the session's slot,
 //! and sessions spread evenly over the masters. An update or a touch is one script on that
@@ -44,13 +44,18 @@
 //!   as a single server refuses writes to a key rotated away), the new record is written as
 //!   pending (a read does not see it), the index entry is pointed at it, it is made live, and
 //!   the old record is deleted. Until that last step readers find the old record, so no
-//!   reader ever sees neither. A deletion of the old record meanwhile deletes the new one
+//!   reader ever sees neither (if that last step fails, the old record stays readable, never
+//!   writable, until the lease below ends). A deletion of the old record meanwhile deletes the new one
 //!   too (logout wins over a rotation in flight). A rotation that fails midway, and whose
 //!   app instance does not finish it within 30 s, ends the session: the user logs in again,
 //!   which is safe, where keeping both records could leave a live session that the index no
 //!   longer names.
 //! - **Sweep**: each expiry set is read, and each session found expired is deleted by a
-//!   script on its own slot (which re-checks its expiry), then its index entry.
+//!   script on its own slot (which re-checks its expiry), then its index entry. A session
+//!   the server expired by itself has no record left to name its user: its member in the
+//!   expiry set does, so its index entry goes too, and a user's index stays as small as
+//!   their live sessions whether or not anyone lists them. A session found live (touched
+//!   since) is scored again at its current expiry; touches do not write the expiry sets.
 //!
 //! Listing reads the user's index, then each session's record (one round trip each).
 //!
@@ -106,7 +111,7 @@ const DEFAULT_PREFIX: &str = "session:";
 /// Give it some of the cluster's nodes (`redis://[:password@]host:port`); it finds the others
 /// itself, follows `MOVED` and `ASK` redirections, and reconnects to nodes that restart.
 /// Connecting is bounded by [`connect_timeout`](RedisClusterStoreBuilder::connect_timeout)
-/// and every operation by [`command_timeout`](RedisClusterStoreBuilder::command_timeout),
+/// and every command by [`command_timeout`](RedisClusterStoreBuilder::command_timeout),
 /// retries included, so a failover turns into `503`s for the sessions of the failed master
 /// until its replica takes over.
 ///
@@ -224,8 +229,12 @@ impl RedisClusterStoreBuilder {
         self
     }
 
-    /// The longest one operation may take, redirections and retries included (default 3 s);
+    /// The longest one command may take, redirections and retries included (default 3 s);
     /// past it the operation fails with [`StoreError::Timeout`] and the request gets `503`.
+    ///
+    /// A read, a save and a touch are one command. A login, a logout, a revocation or a
+    /// rotation is a few (one or two per hash slot it changes; a rotation, up to seven), and a
+    /// listing one per session: each is bounded, and the first that fails ends the operation.
     ///
     /// ```no_run
     /// use std::time::Duration;

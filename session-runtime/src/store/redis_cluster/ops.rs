@@ -45,11 +45,10 @@ impl RedisClusterStore {
     }
 
     fn user_key(&self, user_id: &str) -> String {
-        let digest = Sha256::digest(user_id.as_bytes());
-        let mut tag = String::with_capacity(32);
-        for b in &digest[..16] {
-            let _ = write!(tag, "{b:02x}");
-        }
+        self.user_key_of_tag(&user_tag(user_id))
+    }
+
+    fn user_key_of_tag(&self, tag: &str) -> String {
         format!("{}{{u:{tag}}}", self.inner.prefix)
     }
 
@@ -137,17 +136,22 @@ impl RedisClusterStore {
         pid: &str,
         hex: &str,
     ) -> Result<(), StoreError> {
+        self.unindex_at(op, &self.user_key(uid), pid, hex).await
+    }
+
+    /// Removes the entry `pid` of the user index `index` if it still names `hex`.
+    async fn unindex_at(
+        &self,
+        op: StoreOp,
+        index: &str,
+        pid: &str,
+        hex: &str,
+    ) -> Result<(), StoreError> {
         let _: i64 = self
-            .run(
-                op,
-                &UNINDEX,
-                &[&self.user_key(uid)],
-                &[pid.as_bytes(), hex.as_bytes()],
-            )
+            .run(op, &UNINDEX, &[index], &[pid.as_bytes(), hex.as_bytes()])
             .await?;
         Ok(())
     }
-
     /// Ends a session: its record, then its index entry, then the record it was being moved
     /// to, if any (a deletion wins over a rotation in flight). Whether the record existed.
     async fn end(
@@ -228,8 +232,10 @@ impl RedisClusterStore {
             .into_iter()
             .filter(|(name, _)| !MOVE_FIELDS.contains(&name.as_str()))
             .collect();
+        let user = uid.as_deref().zip(pid.as_deref());
+        let member = expiry_member(new, user);
         let _: i64 = self
-            .cmd(op, "ZADD", (self.bucket_of(new), &exp, new))
+            .cmd(op, "ZADD", (self.bucket_of(new), &exp, member))
             .await?;
 
         let (seen, set_exp) = (opt_ms(update.last_seen), opt_ms(update.expires_at));
@@ -307,6 +313,36 @@ impl RedisClusterStore {
     }
 }
 
+/// The tag of a user's index: the first 128 bits of the user id's SHA-256, in hex.
+fn user_tag(user_id: &str) -> String {
+    let digest = Sha256::digest(user_id.as_bytes());
+    let mut tag = String::with_capacity(32);
+    for b in &digest[..16] {
+        let _ = write!(tag, "{b:02x}");
+    }
+    tag
+}
+
+/// A session's member in its expiry set: `<hex>`, or `<hex>:<user tag>:<public id>` for a
+/// logged-in one, so that the sweep can remove the index entry of a session that the server
+/// already expired (its record, with the user id, is gone by then).
+fn expiry_member(hex: &str, user: Option<(&str, &str)>) -> String {
+    match user {
+        Some((user_id, pid)) => format!("{hex}:{}:{pid}", user_tag(user_id)),
+        None => hex.to_owned(),
+    }
+}
+
+/// The hex and, for a logged-in session, the user tag and public id of an [`expiry_member`].
+fn parse_member(member: &str) -> (&str, Option<(&str, &str)>) {
+    let (hex, rest) = member.split_at(member.len().min(64));
+    let user = rest
+        .strip_prefix(':')
+        .and_then(|rest| rest.split_once(':'))
+        .filter(|(tag, _)| tag.len() == 32);
+    (hex, user)
+}
+
 /// The later of two times written as decimal milliseconds.
 fn longest<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
     if (a.len(), a) >= (b.len(), b) { a } else { b }
@@ -342,8 +378,9 @@ impl SessionStore for RedisClusterStore {
         let pid = record.public_id.as_str();
         let exp = ms(record.expires_at);
         let ixp = ms(record.expires_at.max(record.absolute_expires_at));
+        let member = expiry_member(&hex, record.user_id.as_deref().map(|u| (u, pid)));
         let _: i64 = self
-            .cmd(op, "ZADD", (self.bucket_of(&hex), &exp, &hex))
+            .cmd(op, "ZADD", (self.bucket_of(&hex), &exp, member))
             .await?;
         let mut claimed = 0;
         if let Some(uid) = &record.user_id {
@@ -513,38 +550,43 @@ impl SessionStore for RedisClusterStore {
         for c in "0123456789abcdef".chars() {
             let bucket = self.bucket_key(c);
             loop {
-                let hexes: Vec<String> = self
+                let members: Vec<String> = self
                     .cmd(
                         op,
                         "ZRANGEBYSCORE",
                         (&bucket, "-inf", &now_ms, "LIMIT", 0, SWEEP_BATCH),
                     )
                     .await?;
-                for hex in &hexes {
+                for member in &members {
+                    let (hex, user) = parse_member(member);
                     let found: Vec<String> = self
                         .run(op, &SWEEP_ONE, &[&self.record_key(hex)], &[&now_ms])
                         .await?;
-                    match found.first().map(String::as_str) {
-                        Some("1") => {
+                    match (found.first().map(String::as_str), user) {
+                        (Some("1"), _) => {
                             deleted += 1;
                             if let (Some(pid), Some(uid)) = (found.get(1), found.get(2))
                                 && !uid.is_empty()
                             {
                                 self.unindex(op, uid, pid, hex).await?;
                             }
-                            let _: i64 = self.cmd(op, "ZREM", (&bucket, hex)).await?;
                         }
-                        Some("2") => {
+                        (Some("2"), _) => {
                             // Still live: its touches moved its expiry past the set's score.
                             let exp = found.get(1).cloned().unwrap_or_default();
-                            let _: i64 = self.cmd(op, "ZADD", (&bucket, exp, hex)).await?;
+                            let _: i64 = self.cmd(op, "ZADD", (&bucket, exp, member)).await?;
+                            continue;
                         }
-                        _ => {
-                            let _: i64 = self.cmd(op, "ZREM", (&bucket, hex)).await?;
+                        // Expired by the server: its index entry is left to remove.
+                        (_, Some((tag, pid))) => {
+                            self.unindex_at(op, &self.user_key_of_tag(tag), pid, hex)
+                                .await?;
                         }
+                        _ => {}
                     }
+                    let _: i64 = self.cmd(op, "ZREM", (&bucket, member)).await?;
                 }
-                if hexes.len() < SWEEP_BATCH {
+                if members.len() < SWEEP_BATCH {
                     break;
                 }
             }
