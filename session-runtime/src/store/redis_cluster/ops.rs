@@ -33,6 +33,7 @@ struct Killed {
     pid: String,
     uid: String,
     moving_to: String,
+    moving_from: String,
 }
 
 impl RedisClusterStore {
@@ -126,6 +127,7 @@ impl RedisClusterStore {
             pid: next(),
             uid: next(),
             moving_to: next(),
+            moving_from: next(),
         })
     }
 
@@ -152,8 +154,11 @@ impl RedisClusterStore {
             .await?;
         Ok(())
     }
-    /// Ends a session: its record, then its index entry, then the record it was being moved
-    /// to, if any (a deletion wins over a rotation in flight). Whether the record existed.
+
+    /// Ends a session: its record, then its index entry, then the other record of a rotation
+    /// in flight, if any (a deletion wins over a rotation: neither the record it was moving
+    /// to nor, for a new record not yet live, the one it was moving from stays). Whether the
+    /// record existed.
     async fn end(
         &self,
         op: StoreOp,
@@ -168,11 +173,13 @@ impl RedisClusterStore {
         if !killed.uid.is_empty() {
             self.unindex(op, &killed.uid, &killed.pid, hex).await?;
         }
-        if !killed.moving_to.is_empty() {
-            let next = self.kill(op, &killed.moving_to, "", true).await?;
+        for other in [&killed.moving_to, &killed.moving_from] {
+            if other.is_empty() {
+                continue;
+            }
+            let next = self.kill(op, other, "", true).await?;
             if next.existed && !killed.uid.is_empty() {
-                self.unindex(op, &killed.uid, &killed.pid, &killed.moving_to)
-                    .await?;
+                self.unindex(op, &killed.uid, &killed.pid, other).await?;
             }
         }
         Ok(true)

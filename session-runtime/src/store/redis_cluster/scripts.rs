@@ -109,7 +109,8 @@ return grow(key, ARGV[2])
 });
 
 /// KEYS: record, tombstone. ARGV: the user it must belong to ('' any), '1' to leave a
-/// tombstone when it is missing. {'0'}, or {'1', pid, uid, mv} once deleted.
+/// tombstone when it is missing. {'0'}, or {'1', pid, uid, mv, pend} once deleted: `mv` the
+/// record it was being moved to, `pend` the one it was being moved from.
 ///
 /// The tombstone (a minute long) makes a create or a move onto this key fail: a deletion
 /// driven by an index entry whose record is not there yet (a login between its two steps)
@@ -117,14 +118,14 @@ return grow(key, ARGV[2])
 pub(super) static KILL: LazyLock<Script> = LazyLock::new(|| {
     session(
         r"
-local f = redis.call('HMGET', KEYS[1], 'pid', 'uid', 'mv')
+local f = redis.call('HMGET', KEYS[1], 'pid', 'uid', 'mv', 'pend')
 if not f[1] then
   if ARGV[2] == '1' then redis.call('SET', KEYS[2], '1', 'PX', 60000) end
   return {'0'}
 end
 if ARGV[1] ~= '' and f[2] ~= ARGV[1] then return {'0'} end
 redis.call('DEL', KEYS[1])
-return {'1', f[1], f[2] or '', f[3] or ''}
+return {'1', f[1], f[2] or '', f[3] or '', f[4] or ''}
 ",
     )
 });
