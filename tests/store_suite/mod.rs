@@ -290,6 +290,36 @@ pub async fn a_delete_racing_a_rotation_wins(store: &(impl SessionStore + Clone)
     }
 }
 
+pub async fn a_logout_everywhere_racing_a_rotation_leaves_nothing_alive(
+    store: &(impl SessionStore + Clone),
+) {
+    // Whichever runs first, once both are done the user has no live session: the rotation
+    // never moves the session somewhere logout-everywhere missed.
+    for round in 0..20 {
+        let (old, new, t) = (key(), key(), now());
+        let user = format!("\"le-{}\"", key().to_hex());
+        store
+            .create(&old, &record(Some(&user), &[("a", "1")], t))
+            .await
+            .unwrap();
+        let (s1, s2) = (store.clone(), store.clone());
+        let rot = tokio::spawn(async move { s1.rotate(&old, &new, &Update::default()).await });
+        let u = user.clone();
+        let all = tokio::spawn(async move { s2.delete_user(&u, None).await });
+        rot.await.unwrap().unwrap();
+        all.await.unwrap().unwrap();
+        assert!(
+            store.load(&old, t).await.unwrap().is_none(),
+            "round {round}: the old key"
+        );
+        assert!(
+            store.load(&new, t).await.unwrap().is_none(),
+            "round {round}: the new key"
+        );
+        assert!(store.list_user(&user, t).await.unwrap().is_empty());
+    }
+}
+
 pub async fn a_delete_before_a_save_wins(store: &impl SessionStore) {
     let (k, t) = (key(), now());
     store
@@ -893,6 +923,7 @@ macro_rules! store_suite {
             rotate_moves_the_record_to_the_new_key,
             rotate_of_a_missing_record_creates_nothing,
             a_delete_racing_a_rotation_wins,
+            a_logout_everywhere_racing_a_rotation_leaves_nothing_alive,
             a_delete_before_a_save_wins,
             sweep_deletes_only_expired_records,
             list_user_shows_only_that_users_live_sessions,
