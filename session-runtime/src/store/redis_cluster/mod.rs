@@ -34,8 +34,8 @@
 //! - **Create** (a login): the expiry-set entry, then the index entry (the script refuses a
 //!   public id the user's other session holds), then the record. A failure in between leaves
 //!   an index entry with no record; listing and logout-everywhere delete such entries.
-//! - **Delete** (logout, revoke): the record, then its index entry. A failure in between
-//!   leaves the same harmless entry.
+//! - **Delete** (logout, revoke): the record, then its index entry, then the other record of
+//!   a rotation in flight, if any. A failure in between leaves the same harmless entry.
 //! - **A deletion driven by the index** (logout-everywhere, revoking by public id, the repair
 //!   of an entry) that finds no record leaves a tombstone on the key, so that a login whose
 //!   record was not written yet fails (the runtime retries it under a new token, after the
@@ -45,11 +45,11 @@
 //!   pending (a read does not see it), the index entry is pointed at it, it is made live, and
 //!   the old record is deleted. Until that last step readers find the old record, so no
 //!   reader ever sees neither (if that last step fails, the old record stays readable, never
-//!   writable, until the lease below ends). A deletion of the old record meanwhile deletes the new one
-//!   too (logout wins over a rotation in flight). A rotation that fails midway, and whose
-//!   app instance does not finish it within 30 s, ends the session: the user logs in again,
-//!   which is safe, where keeping both records could leave a live session that the index no
-//!   longer names.
+//!   writable, until the lease below ends). A deletion of either record meanwhile deletes
+//!   the other too (logout and revocation win over a rotation in flight). A rotation that
+//!   fails midway, and whose app instance does not finish it within 30 s (the lease), ends
+//!   the session: the user logs in again, which is safe, where keeping both records could
+//!   leave a live session that the index no longer names.
 //! - **Sweep**: each expiry set is read, and each session found expired is deleted by a
 //!   script on its own slot (which re-checks its expiry), then its index entry. A session
 //!   the server expired by itself has no record left to name its user: its member in the
@@ -65,20 +65,18 @@
 //!   it; if it dies just after, the replica that takes over may lack that write. A session
 //!   created then is lost (its user logs in again); a logout or revocation made then can be
 //!   undone (the session lives again until its expiry); a field saved then is lost. A single
-//!   Redis with no replica does not lose acknowledged writes short of losing its disk (with
-//!   AOF). This store issues no `WAIT`: a `WAIT` narrows the window but does not close it,
-//!   and doubles every write's latency.
+//!   Redis loses acknowledged writes only when it crashes itself, as far as its persistence
+//!   settings allow; a cluster can lose them on any failover. This store issues no `WAIT`:
+//!   `WAIT` narrows the window without closing it (a failover may still promote a replica
+//!   that lacks the write), and adds a replication round trip to every write.
 //! - **Per-user operations are not atomic.** Between the steps above, a listing may miss a
 //!   session being created, or still show one being deleted.
 //! - **During a failover** (a few seconds, `cluster-node-timeout` plus the election), the
 //!   sessions whose slots the dead master served answer `503`; the others work. Redirections
 //!   (`MOVED`, `ASK`) during a resharding and reconnection after a node restarts are
 //!   handled by the client: the app needs no restart.
-//! - A session whose expiry an update moves earlier is swept at its former expiry at the
-//!   latest (the server deletes it at its new expiry by itself).
-//!
-//! Scripts name every key they touch in `KEYS`, so the store also works behind proxies that
-//! route by key.
+//! - A session whose expiry an update moves earlier is swept (at the app's clock) only once
+//!   its former expiry has passed; the server deletes it at its new expiry by itself.
 
 mod ops;
 mod scripts;
