@@ -106,6 +106,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
+mod api_token;
 mod auth_hash;
 mod clock;
 mod config;
@@ -137,6 +138,7 @@ mod token;
 pub mod __fuzz;
 
 pub use admin::{SessionAdmin, SessionSummary};
+pub use api_token::ApiToken;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};
 pub use csrf::{CsrfLayer, CsrfRejection, CsrfService, CsrfToken};

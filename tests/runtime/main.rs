@@ -6,6 +6,7 @@ mod common;
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
 
+mod api_tokens;
 mod browser_session;
 mod caching;
 mod cookies;

@@ -13,9 +13,10 @@
 //! - [`commit`]: the response phase: what the response writes to the store, and its cookie.
 //! - [`write`]: the store writes the three above share (create, rotate).
 //!
-//! [`evolution`] holds the rules for fields an older schema wrote, [`hooks`] how features
+//! [`api_tokens`] mints API tokens; [`evolution`] holds the rules for fields an older schema wrote, [`hooks`] how features
 //! such as CSRF take part in a login, and [`shared`] what every request of one layer shares.
 
+pub(crate) mod api_tokens;
 pub(crate) mod commit;
 pub(crate) mod evolution;
 pub(crate) mod hooks;
