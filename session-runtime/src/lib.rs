@@ -112,6 +112,7 @@ mod clock;
 mod config;
 mod cookie;
 mod csrf;
+mod ends;
 mod error;
 mod extract;
 mod handle;
@@ -142,6 +143,7 @@ pub use api_token::ApiToken;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};
 pub use csrf::{CsrfLayer, CsrfRejection, CsrfService, CsrfToken};
+pub use ends::{SessionEndError, SessionEnds};
 pub use error::SessionError;
 pub use extract::{
     Guard, Policy, RecentLoginRejection, RequireAuth, RequireRecentLogin, RequireStaff,

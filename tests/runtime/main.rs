@@ -19,6 +19,7 @@ mod faults;
 mod flash;
 mod guards;
 mod lifecycle;
+mod live;
 mod memory_store;
 mod mount;
 mod per_user;

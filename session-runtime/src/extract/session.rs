@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::SessionRejection;
 use crate::admin::SessionSummary;
+use crate::ends::SessionEndError;
 use crate::error::SessionError;
 use crate::handle::RawSession;
 use crate::key::Key;
@@ -438,6 +439,53 @@ impl<S: HasUserId> Session<S> {
     /// ```
     pub async fn create_api_token(&self, name: &str) -> Result<crate::ApiToken, SessionError> {
         self.ctx().create_api_token(name).await
+    }
+
+    /// Completes when this session ends, wherever it ends: logout, revocation,
+    /// logout-others, logout-everywhere, a password change, the auth hash check or expiry,
+    /// in this process or in another instance sharing the store. A rotation is not an end.
+    /// For a long-lived response (Server-Sent Events, a WebSocket) that must stop when the
+    /// session that authorised it does. The future owns what it needs: move it into the
+    /// stream or task that outlives the handler.
+    ///
+    /// It completes at once for a request without a stored session. Waiting costs no store
+    /// traffic beyond one check when it starts (and one when the expiry it knows comes):
+    /// the store tells the process of every end through one subscription
+    /// ([`SessionStore::session_ends`](crate::SessionStore::session_ends)).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionEndError::Unsupported`] if the store cannot tell of ends,
+    /// [`SessionEndError::Disconnected`] if the connection that carries the store's notices
+    /// is (or goes) down, and [`SessionEndError::Store`] if a check fails: the session may
+    /// or may not have ended; close the stream and let the client reconnect.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionEndError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn subscribe(user: RequireAuth<AppSession>) -> &'static str {
+    ///     let ended = user.session().ended();
+    ///     tokio::spawn(async move {
+    ///         // ... stream updates to the client until:
+    ///         match ended.await {
+    ///             Ok(()) => { /* the session ended: close the connection */ }
+    ///             Err(SessionEndError::Disconnected) => { /* unknown: close, let it reconnect */ }
+    ///             Err(_) => {}
+    ///         }
+    ///     });
+    ///     "subscribed"
+    /// }
+    /// ```
+    pub fn ended(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), SessionEndError>> + Send + 'static {
+        self.ctx().ended()
     }
 
     /// The logged-in user's id, or `None` for a guest.
