@@ -223,7 +223,11 @@ impl SessionEnds {
     pub(crate) fn register(self: &Arc<Self>, id: PublicId) -> Registration {
         let (tx, rx) = oneshot::channel();
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        self.lock().by_id.entry(id.clone()).or_default().push((n, tx));
+        self.lock()
+            .by_id
+            .entry(id.clone())
+            .or_default()
+            .push((n, tx));
         self.count.fetch_add(1, Ordering::AcqRel);
         Registration {
             hub: self.clone(),
@@ -288,10 +292,7 @@ mod tests {
         hub.up().await.unwrap();
         let mut wait = hub.register(PublicId::new("a"));
         hub.disconnected();
-        assert_eq!(
-            (&mut wait.rx).await,
-            Ok(Err(SessionEndError::Disconnected))
-        );
+        assert_eq!((&mut wait.rx).await, Ok(Err(SessionEndError::Disconnected)));
         assert_eq!(hub.waiting(), 0);
         tokio::time::pause();
         let down = hub.up();

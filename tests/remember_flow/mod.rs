@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Path;
-use futures_util::{StreamExt as _, stream};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use futures_util::{StreamExt as _, stream};
 use serde_json::{Value, json};
 use session_runtime::testing::TestClient;
 use session_runtime::{
@@ -354,7 +354,9 @@ impl Watch {
     /// The next line, if one comes within `within`; `None` on timeout or the end.
     pub async fn line(&mut self, within: Duration) -> Option<String> {
         use http_body_util::BodyExt as _;
-        let frame = tokio::time::timeout(within, self.body.frame()).await.ok()??;
+        let frame = tokio::time::timeout(within, self.body.frame())
+            .await
+            .ok()??;
         let data = frame.ok()?.into_data().ok()?;
         Some(String::from_utf8_lossy(&data).trim_end().to_owned())
     }
@@ -395,15 +397,25 @@ pub async fn every_end_reaches_a_waiter_on_another_instance(
     let mut client = logged_in(&app_a).await;
     let mut watch = Watch::open(&app_a, &client).await;
     assert_eq!(client.post_json("/rotate", &()).await.status(), 200);
-    assert_eq!(watch.line(Duration::from_millis(300)).await, None, "rotation");
+    assert_eq!(
+        watch.line(Duration::from_millis(300)).await,
+        None,
+        "rotation"
+    );
 
     let ends: [(&str, &str); 6] = [
         ("revoke", "DELETE /sessions/{id} on the other instance"),
         ("logout", "POST /logout on this instance"),
         ("logout-others", "POST /logout-others on the other instance"),
-        ("logout-everywhere", "POST /logout-everywhere on the other instance"),
+        (
+            "logout-everywhere",
+            "POST /logout-everywhere on the other instance",
+        ),
         ("password", "POST /password/{fp} on the other instance"),
-        ("auth-hash", "a request after the password changed elsewhere"),
+        (
+            "auth-hash",
+            "a request after the password changed elsewhere",
+        ),
     ];
     for (end, what) in ends {
         users.set_fingerprint(1, "fp-alice-1");

@@ -27,7 +27,9 @@ async fn ends_arrive_quickly_on_the_memory_store() {
     let store = MemoryStore::new();
     let mut took = end_latencies(store.clone(), store, 100).await;
     let (median, max) = median_and_max(&mut took);
-    println!("memory store: end of 100 sessions reached their waiters in median {median:?}, max {max:?}");
+    println!(
+        "memory store: end of 100 sessions reached their waiters in median {median:?}, max {max:?}"
+    );
     assert!(max < Duration::from_secs(2));
 }
 
@@ -47,7 +49,9 @@ fn short_idle_app(store: MemoryStore) -> Router {
             "/watch",
             get(|u: RequireAuth<AppSession>| async move {
                 let ended = u.session().ended();
-                let hello = stream::once(async { Ok::<_, std::convert::Infallible>(Bytes::from("hello\n")) });
+                let hello = stream::once(async {
+                    Ok::<_, std::convert::Infallible>(Bytes::from("hello\n"))
+                });
                 let end = stream::once(async move {
                     Ok(Bytes::from(match ended.await {
                         Ok(()) => "ended\n".to_owned(),
@@ -71,8 +75,17 @@ async fn expiry_ends_the_wait_without_any_request() {
     let line = watch.line(Duration::from_secs(5)).await;
     assert_eq!(line.as_deref(), Some("ended"));
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(1500), "{took:?}: not before the idle timeout");
-    assert_eq!(session_runtime::SessionStore::session_ends(&store).unwrap().waiting(), 0, "the wait withdrew");
+    assert!(
+        took >= Duration::from_millis(1500),
+        "{took:?}: not before the idle timeout"
+    );
+    assert_eq!(
+        session_runtime::SessionStore::session_ends(&store)
+            .unwrap()
+            .waiting(),
+        0,
+        "the wait withdrew"
+    );
 }
 
 #[tokio::test]
@@ -86,5 +99,10 @@ async fn a_dropped_wait_leaves_nothing_behind() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     drop(watch);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(session_runtime::SessionStore::session_ends(&store).unwrap().waiting(), 0);
+    assert_eq!(
+        session_runtime::SessionStore::session_ends(&store)
+            .unwrap()
+            .waiting(),
+        0
+    );
 }

@@ -12,6 +12,8 @@ mod deadline;
 mod error;
 mod memory;
 #[cfg(feature = "postgres")]
+mod pg_listen;
+#[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;

@@ -533,7 +533,9 @@ impl Queries {
             touch: s(format!(
                 "UPDATE {t} SET last_seen = ?2, expires_at = ?3 WHERE key = ?1"
             )),
-            delete: s(format!("DELETE FROM {t} WHERE key = ?1 RETURNING public_id")),
+            delete: s(format!(
+                "DELETE FROM {t} WHERE key = ?1 RETURNING public_id"
+            )),
             list_user: s(format!(
                 "SELECT public_id, user_id, device, created_at, last_seen, expires_at, kind FROM {t} \
                  WHERE user_id = ?1 AND expires_at > ?2 ORDER BY last_seen DESC"
