@@ -15,6 +15,7 @@ mod api_tokens;
 mod flash;
 mod hardening;
 mod layout;
+mod live;
 mod pages;
 mod remember;
 mod secrets;

@@ -484,7 +484,8 @@ impl<S: HasUserId> Session<S> {
     /// ```
     pub fn ended(
         &self,
-    ) -> impl std::future::Future<Output = Result<(), SessionEndError>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<(), SessionEndError>> + Send + 'static + use<S>
+    {
         self.ctx().ended()
     }
 

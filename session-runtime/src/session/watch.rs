@@ -28,7 +28,7 @@ impl Context {
     /// request.
     pub(crate) fn ended(
         &self,
-    ) -> impl Future<Output = Result<(), SessionEndError>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), SessionEndError>> + Send + 'static + use<> {
         let shared = self.shared.clone();
         let target = self.state().bound.as_ref().map(|b| Target {
             id: b.record.public_id.clone(),
