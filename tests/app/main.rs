@@ -11,9 +11,11 @@ pub const COOKIE: &str = "__Host-session";
 mod server;
 
 mod api;
+mod api_tokens;
 mod flash;
 mod hardening;
 mod layout;
+mod live;
 mod pages;
 mod remember;
 mod secrets;

@@ -67,7 +67,13 @@ async fn an_api_login_without_remember_sets_no_remember_cookie() {
 async fn the_login_forms_checkbox_remembers_the_device() {
     for (ticked, remembered) in [(true, true), (false, false)] {
         let mut browser = TestClient::new(app());
-        browser.get("/login").await;
+        let form = browser.get("/login").await;
+        assert!(
+            form.text()
+                .contains("<input type=\"checkbox\" name=\"remember\">"),
+            "{}",
+            form.text()
+        );
         let mut fields = vec![("username", "alice"), ("password", "alice-pass")];
         if ticked {
             fields.push(("remember", "on"));
@@ -83,5 +89,13 @@ async fn the_login_forms_checkbox_remembers_the_device() {
             "{}",
             home.text()
         );
+        if remembered {
+            let sessions = browser.get("/sessions").await;
+            assert!(
+                sessions.text().contains("(remembered)"),
+                "{}",
+                sessions.text()
+            );
+        }
     }
 }

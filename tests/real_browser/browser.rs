@@ -193,6 +193,12 @@ impl Browser {
         Ok(all.into_iter().find(|c| c.name() == name))
     }
 
+    /// Forgets one cookie of the current page's site, as a browser does with a session
+    /// cookie when it closes.
+    pub async fn delete_cookie(&self, name: &str) -> Result<()> {
+        self.client.delete_cookie(name).await.ctx("delete a cookie")
+    }
+
     /// Forgets every cookie of the current page's site.
     pub async fn delete_cookies(&self) -> Result<()> {
         self.client

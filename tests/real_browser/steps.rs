@@ -12,6 +12,8 @@ use crate::sites::Site;
 
 /// The session cookie of the example app.
 const COOKIE: &str = "__Host-session";
+/// The remember-me cookie of the example app.
+const REMEMBER_COOKIE: &str = "remember";
 /// The CSRF cookie of a visitor without a session (the login form's).
 const CSRF_COOKIE: &str = "__Host-csrf";
 
@@ -40,10 +42,11 @@ pub enum Step {
     CrossSiteFormPostIsRefused,
     FlashShowsOnce,
     Pages,
+    RememberMe,
 }
 
 impl Step {
-    pub const ALL: [Step; 9] = [
+    pub const ALL: [Step; 10] = [
         Step::LoginForm,
         Step::SessionCookieIsHttpOnly,
         Step::NextRoundTrip,
@@ -53,6 +56,7 @@ impl Step {
         Step::CrossSiteFormPostIsRefused,
         Step::FlashShowsOnce,
         Step::Pages,
+        Step::RememberMe,
     ];
 
     /// The step's name, for the report and its screenshot's file.
@@ -67,6 +71,7 @@ impl Step {
             Step::CrossSiteFormPostIsRefused => "cross_site_form_post_is_refused",
             Step::FlashShowsOnce => "flash_shows_once",
             Step::Pages => "pages",
+            Step::RememberMe => "remember_me",
         }
     }
 
@@ -81,6 +86,7 @@ impl Step {
             Step::CrossSiteFormPostIsRefused => cross_site_form_post_is_refused(env, b).await,
             Step::FlashShowsOnce => flash_shows_once(env, b).await,
             Step::Pages => pages(env, b).await,
+            Step::RememberMe => remember_me(env, b).await,
         }
     }
 }
@@ -182,6 +188,48 @@ async fn flash_shows_once(env: &Env, b: &Browser) -> Result {
     let again = notices(b).await?;
     ensure(again.is_empty(), || {
         format!("the welcome showed a second time: {again:?}")
+    })
+}
+
+/// The login form's "Remember me" box: the browser gets an HttpOnly `remember` cookie, and
+/// once the session cookie is gone (the browser closed) the next page is signed in again,
+/// under a new session cookie and a replaced remember token.
+async fn remember_me(env: &Env, b: &Browser) -> Result {
+    b.goto(&format!("{}/login", env.app)).await?;
+    b.wait_for_title("Log in").await?;
+    b.fill("input[name=username]", "sam").await?;
+    b.fill("input[name=password]", "sam-pass").await?;
+    b.click("input[name=remember]").await?;
+    b.click("form[action='/login'] button").await?;
+    b.wait_for_text("Signed in as sam").await?;
+    let remember = b
+        .cookie(REMEMBER_COOKIE)
+        .await?
+        .ok_or("the remember box set no remember cookie")?;
+    ensure(remember.http_only() == Some(true), || {
+        format!("the remember cookie is not HttpOnly: {remember}")
+    })?;
+    let old_session = session_cookie(b).await?;
+    b.delete_cookie(COOKIE).await?;
+    b.goto(&format!("{}/sessions", env.app)).await?;
+    b.wait_for_text("Signed in as sam").await?;
+    b.wait_for_text("(remembered)").await?;
+    let new_session = session_cookie(b).await?;
+    ensure(new_session != old_session, || {
+        "the session cookie was not replaced".to_owned()
+    })?;
+    let replaced = b
+        .cookie(REMEMBER_COOKIE)
+        .await?
+        .ok_or("the remember cookie is gone after a restore")?;
+    ensure(replaced.value() != remember.value(), || {
+        "the remember token was not replaced on use".to_owned()
+    })?;
+    // Logging out forgets the device: without the session cookie, the next page is a guest's.
+    b.click("nav form button").await?;
+    b.wait_for_text("Log in").await?;
+    ensure(b.cookie(REMEMBER_COOKIE).await?.is_none(), || {
+        "logout left the remember cookie".to_owned()
     })
 }
 

@@ -33,6 +33,7 @@ h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.2rem;margin:1.25rem 0 .5r
 form{margin:1rem 0}label{display:block;margin:.5rem 0}input,button{font:inherit}\
 label input{display:block;margin-top:.25rem;padding:.25rem .5rem;border:1px solid #8c959f;\
 border-radius:6px}\
+label.check input{display:inline;margin:0 .25rem 0 0}\
 button{padding:.25rem .75rem;border:1px solid #8c959f;border-radius:6px;background:#f6f8fa;\
 cursor:pointer}button:hover{background:#eaeef2}\
 nav button{border-color:#57606a;background:#32383f;color:#f6f8fa}\

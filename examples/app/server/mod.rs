@@ -6,6 +6,7 @@ pub mod devices;
 pub mod error_pages;
 pub mod headers;
 pub mod layout;
+pub mod live;
 pub mod pages;
 pub mod passwords;
 pub mod throttle;
@@ -257,9 +258,12 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         .route("/api/sessions", get(api::sessions))
         .route("/api/sessions/{id}", delete(api::revoke_session))
         .route("/api/logout-others", post(api::logout_others))
+        .route("/api/tokens", post(api::create_token))
+        .route("/api/events", get(live::events))
         .route("/api/password", post(api::change_password))
         .layer(CsrfLayer::origin_only())
         .merge(pages)
+        .route("/ws", get(live::ws))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
         .layer(

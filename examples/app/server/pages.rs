@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use session_runtime::redirect::local_path;
-use session_runtime::{CsrfToken, PublicId, RequireAuth, RequireStaff, Session, SessionError};
+use session_runtime::{
+    CsrfToken, PublicId, RequireAuth, RequireStaff, Session, SessionError, SessionKind,
+};
 
 use super::api::{authenticate, sign_in};
 use super::layout::{self, Nav, csrf_field, esc};
@@ -109,6 +111,8 @@ fn login_page(csrf: &CsrfToken, next: &str, error: Option<&str>) -> Html<String>
              <label>Username <input name=\"username\" autocomplete=\"username\" required></label>\
              <label>Password <input name=\"password\" type=\"password\" \
              autocomplete=\"current-password\" required></label>\
+             <label class=\"check\"><input type=\"checkbox\" name=\"remember\"> \
+             Remember me on this device for 30 days</label>\
              <button>Log in</button></form>\
              <p>Demo users: alice / alice-pass, sam / sam-pass (staff), root / root-pass (superuser).</p>",
             next = esc(next)
@@ -229,8 +233,13 @@ pub async fn sessions(
                 id = esc(s.id.as_str())
             )
         };
+        let kind = match s.kind {
+            SessionKind::Remembered => " <small>(remembered)</small>",
+            SessionKind::Api => " <small>(API token)</small>",
+            _ => "",
+        };
         rows.push_str(&format!(
-            "<tr><td>{device}</td><td>{created}</td><td>{seen}</td><td>{action}</td></tr>",
+            "<tr><td>{device}{kind}</td><td>{created}</td><td>{seen}</td><td>{action}</td></tr>",
             device = devices::element(s.device.as_deref()),
             created = times::element(s.created_at, now),
             seen = times::element(s.last_seen, now),
