@@ -166,6 +166,23 @@ async fn a_remembered_device_logs_in_again_across_two_instances() {
 }
 
 #[tokio::test]
+async fn every_end_reaches_a_waiter_on_another_instance() {
+    let Some((seeds, prefix)) = cluster::cluster() else {
+        return;
+    };
+    let store = || cluster::store(&seeds, &prefix);
+    remember_flow::every_end_reaches_a_waiter_on_another_instance(store().await, store().await)
+        .await;
+    let mut took = remember_flow::end_latencies(store().await, store().await, 100).await;
+    let (median, max) = remember_flow::median_and_max(&mut took);
+    println!(
+        "Redis Cluster, two instances: 100 ends reached their waiters in median {median:?}, \
+         max {max:?}"
+    );
+    cluster::remove_prefix(&seeds, &prefix).await;
+}
+
+#[tokio::test]
 async fn the_servers_expire_sessions_and_their_indexes() {
     let Some((seeds, prefix)) = cluster::cluster() else {
         return;

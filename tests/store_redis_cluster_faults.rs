@@ -11,6 +11,8 @@ mod common;
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
 mod cluster;
+#[path = "remember_flow/mod.rs"]
+mod remember_flow;
 #[allow(unused_macros, unused_imports)] // only its `servers` helpers
 mod store_suite;
 
@@ -253,5 +255,61 @@ async fn a_slot_migration_under_traffic_loses_nothing() {
         );
         assert_eq!(common::get(&app, "/me", Some(token)).await.status, 401);
     }
+    cluster::remove_prefix(&seeds, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_subscribed_node_ends_waits_with_an_error_and_the_next_node_takes_over() {
+    let _serial = SERIAL.lock().await;
+    let Some((seeds, prefix)) = cluster::cluster() else {
+        return;
+    };
+    cluster::wait_for_ok(&seeds, 3).await;
+    let clock = session_runtime::ManualClock::new();
+    let users = remember_flow::Users::with_demo_users();
+    let app_a = remember_flow::app(cluster::quick_store(&seeds, &prefix).await, &clock, &users);
+    let app_b = remember_flow::app(cluster::quick_store(&seeds, &prefix).await, &clock, &users);
+    let client = remember_flow::logged_in(&app_a).await;
+    let mut watch = remember_flow::Watch::open(&app_a, &client).await;
+    assert_eq!(watch.line(Duration::from_millis(500)).await, None);
+
+    // The listener subscribes on the first seed node first.
+    let first = seeds[0].trim_start_matches("redis://").to_owned();
+    let config = cluster::shut_down(&first).await;
+    let line = watch.line(Duration::from_secs(3)).await.unwrap_or_default();
+    assert!(line.starts_with("error: lost the connection"), "{line:?}");
+
+    // Without that node (and through a failover, if it was a master), ends reach waiters
+    // again: the listener is on the next seed.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut client = loop {
+        let mut client = session_runtime::testing::TestClient::new(app_a.clone());
+        if client.post_json("/login/1", &()).await.status() == 200 {
+            break client;
+        }
+        assert!(Instant::now() < deadline, "app A never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let id = remember_flow::current_id(&mut client).await;
+    let mut watch = remember_flow::Watch::open(&app_a, &client).await;
+    let mut admin = loop {
+        let mut admin = session_runtime::testing::TestClient::new(app_b.clone());
+        if admin.post_json("/login/1", &()).await.status() == 200 {
+            break admin;
+        }
+        assert!(Instant::now() < deadline, "app B never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let revoke = axum::http::Request::delete(format!("/sessions/{id}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(admin.request(revoke).await.status(), 204);
+    assert_eq!(
+        watch.line(Duration::from_secs(3)).await.as_deref(),
+        Some("ended")
+    );
+
+    cluster::restart(&first, &config).await;
+    cluster::wait_for_ok(&seeds, 3).await;
     cluster::remove_prefix(&seeds, &prefix).await;
 }

@@ -264,7 +264,7 @@ impl RedisStoreBuilder {
             .set_response_timeout(Some(self.command_timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let ends = redis_listen::hub(client.clone(), redis_listen::channel(&self.prefix));
+        let ends = redis_listen::hub(vec![client.clone()], redis_listen::channel(&self.prefix));
         let conn = bounded(StoreOp::Setup, self.connect_timeout, async {
             ConnectionManager::new_with_config(client, config)
                 .await

@@ -2,7 +2,8 @@
 //! on the prefix's channel (`PUBLISH` inside the script, so the notice goes out with the
 //! delete), and one pub/sub connection per store, opened on the first wait, tells the
 //! process's [`SessionEnds`] hub. On a Redis Cluster a publish reaches every node, so
-//! subscribing on one is enough.
+//! subscribing on one is enough: `RedisClusterStore` gives its seed nodes, and a listener
+//! that loses its node subscribes on the next.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -24,17 +25,21 @@ pub(super) fn channel(prefix: &str) -> String {
     format!("{prefix}ended")
 }
 
-/// The hub of a store whose scripts publish on `channel` of the server `client` names.
-pub(super) fn hub(client: redis::Client, channel: String) -> Arc<SessionEnds> {
+/// The hub of a store whose scripts publish on `channel` of the servers `clients` name (one
+/// server, or any nodes of one cluster; at least one).
+pub(super) fn hub(clients: Vec<redis::Client>, channel: String) -> Arc<SessionEnds> {
     SessionEnds::through_server(move |hub| {
-        tokio::spawn(listen(client, channel, Arc::downgrade(&hub)));
+        tokio::spawn(listen(clients, channel, Arc::downgrade(&hub)));
     })
 }
 
 /// Subscribes to `channel` for as long as the hub exists: tells it of every message, and
-/// of every lost connection (then subscribes again).
-async fn listen(client: redis::Client, channel: String, hub: Weak<SessionEnds>) {
+/// of every lost connection (then subscribes again, on the next of `clients`).
+async fn listen(clients: Vec<redis::Client>, channel: String, hub: Weak<SessionEnds>) {
+    let mut next = 0;
     loop {
+        let client = &clients[next % clients.len()];
+        next += 1;
         let subscribed = tokio::time::timeout(CONNECT_TIMEOUT, async {
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;

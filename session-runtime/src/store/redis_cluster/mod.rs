@@ -59,6 +59,14 @@
 //!
 //! Listing reads the user's index, then each session's record (one round trip each).
 //!
+//! # Live revocation
+//!
+//! Every script that deletes a session (the deletion's and the sweep's) publishes its public
+//! id on the channel `P` + `ended`, as [`RedisStore`](crate::RedisStore)'s scripts do. Classic
+//! pub/sub is relayed by every node of a cluster, so each store subscribes on one node, its
+//! first seed, and on the next seed when it loses that one (the waits of that moment end
+//! with an error, as [`Session::ended`](crate::Session::ended) documents).
+//!
 //! # What a cluster cannot promise that a single server can
 //!
 //! - **Replication is asynchronous.** A master acknowledges a write before its replicas have
@@ -90,8 +98,10 @@ use redis::cluster_async::ClusterConnection;
 
 use super::deadline::{DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded};
 use super::redis::{backend, check_prefix};
+use super::redis_listen;
 use super::{SessionStore, StoreError, StoreOp, sweeper};
 use crate::clock::{Clock, SystemClock};
+use crate::ends::SessionEnds;
 
 /// The prefix of every key when none is configured.
 const DEFAULT_PREFIX: &str = "session:";
@@ -112,6 +122,10 @@ const DEFAULT_PREFIX: &str = "session:";
 /// and every command by [`command_timeout`](RedisClusterStoreBuilder::command_timeout),
 /// retries included, so a failover turns into `503`s for the sessions of the failed master
 /// until its replica takes over.
+///
+/// [`Session::ended`](crate::Session::ended) hears of sessions that any instance ends: each
+/// deletion is published on the cluster's pub/sub, to which the store subscribes through
+/// one seed node at a time.
 ///
 /// # Layout
 ///
@@ -158,6 +172,11 @@ struct Inner {
     conn: ClusterConnection,
     prefix: String,
     command_timeout: Duration,
+    /// Where the scripts publish the public id of each session they delete.
+    channel: String,
+    /// Told of every session any instance sharing the prefix deletes, through pub/sub on
+    /// one node at a time (a publish reaches every node of the cluster).
+    ends: Arc<SessionEnds>,
 }
 
 /// Configures a [`RedisClusterStore`]; see [`RedisClusterStore::builder`].
@@ -350,6 +369,16 @@ impl RedisClusterStoreBuilder {
             .map_err(|e| StoreError::Config {
                 reason: format!("invalid Redis Cluster node URL: {e}"),
             })?;
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|url| redis::Client::open(url.as_str()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Config {
+                reason: format!("invalid Redis Cluster node URL: {e}"),
+            })?;
+        let channel = redis_listen::channel(&self.prefix);
+        let ends = redis_listen::hub(nodes, channel.clone());
         let conn = bounded(StoreOp::Setup, self.connect_timeout, async {
             client
                 .get_async_connection()
@@ -362,6 +391,8 @@ impl RedisClusterStoreBuilder {
                 conn,
                 prefix: self.prefix,
                 command_timeout: self.command_timeout,
+                channel,
+                ends,
             }),
         };
         if let Some(every) = self.sweep_interval {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use redis::{Script, ToRedisArgs};
@@ -15,6 +16,7 @@ use super::scripts::{
     UNINDEX, UPDATE,
 };
 use super::{RedisClusterStore, SessionStore, StoreError, StoreOp};
+use crate::ends::SessionEnds;
 use crate::record::{Record, SessionInfo, Update};
 use crate::store::deadline::bounded;
 use crate::token::{PublicId, SessionKey};
@@ -116,7 +118,7 @@ impl RedisClusterStore {
                 op,
                 &KILL,
                 &[&self.record_key(hex), &self.tomb_key(hex)],
-                &[owner.as_bytes(), flag],
+                &[owner.as_bytes(), flag, self.inner.channel.as_bytes()],
             )
             .await?;
         let mut found = found.into_iter();
@@ -567,7 +569,12 @@ impl SessionStore for RedisClusterStore {
                 for member in &members {
                     let (hex, user) = parse_member(member);
                     let found: Vec<String> = self
-                        .run(op, &SWEEP_ONE, &[&self.record_key(hex)], &[&now_ms])
+                        .run(
+                            op,
+                            &SWEEP_ONE,
+                            &[&self.record_key(hex)],
+                            &[&now_ms, self.inner.channel.as_bytes()],
+                        )
                         .await?;
                     match (found.first().map(String::as_str), user) {
                         (Some("1"), _) => {
@@ -599,5 +606,9 @@ impl SessionStore for RedisClusterStore {
             }
         }
         Ok(deleted)
+    }
+
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
+        Some(&self.inner.ends)
     }
 }

@@ -109,8 +109,10 @@ return grow(key, ARGV[2])
 });
 
 /// KEYS: record, tombstone. ARGV: the user it must belong to ('' any), '1' to leave a
-/// tombstone when it is missing. {'0'}, or {'1', pid, uid, mv, pend} once deleted: `mv` the
-/// record it was being moved to, `pend` the one it was being moved from.
+/// tombstone when it is missing, the channel of ended sessions. {'0'}, or {'1', pid, uid,
+/// mv, pend} once deleted: `mv` the record it was being moved to, `pend` the one it was
+/// being moved from. A deletion publishes the public id on the channel (every node of the
+/// cluster relays it), for the waiters of every instance.
 ///
 /// The tombstone (a minute long) makes a create or a move onto this key fail: a deletion
 /// driven by an index entry whose record is not there yet (a login between its two steps)
@@ -125,13 +127,15 @@ if not f[1] then
 end
 if ARGV[1] ~= '' and f[2] ~= ARGV[1] then return {'0'} end
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[3], f[1])
 return {'1', f[1], f[2] or '', f[3] or '', f[4] or ''}
 ",
     )
 });
 
-/// KEYS: record. ARGV: now. {'0'} missing, {'1', pid, uid} deleted (expired at `now`, or
-/// a move that never finished), {'2', exp} live until `exp`.
+/// KEYS: record. ARGV: now, the channel of ended sessions. {'0'} missing, {'1', pid, uid}
+/// deleted (expired at `now`, or a move that never finished; published as [`KILL`] does),
+/// {'2', exp} live until `exp`.
 pub(super) static SWEEP_ONE: LazyLock<Script> = LazyLock::new(|| {
     session(
         r"
@@ -139,6 +143,7 @@ local f = redis.call('HMGET', KEYS[1], 'pid', 'uid', 'exp')
 if not f[1] then return {'0'} end
 if tonumber(f[3]) <= tonumber(ARGV[1]) or stale(KEYS[1]) then
   redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], f[1])
   return {'1', f[1], f[2] or ''}
 end
 return {'2', f[3]}
