@@ -194,8 +194,15 @@ pub async fn wait_for_replicas(seeds: &[String]) {
     }
 }
 
-/// Stops a node at once (`SHUTDOWN NOSAVE`), returning its config file, to restart it with.
-pub async fn shut_down(addr: &str) -> String {
+/// A node stopped by [`shut_down`]: [`Stopped::restart`] starts it again, and so does
+/// dropping it (a test that fails midway leaves the cluster whole for the next).
+pub struct Stopped {
+    addr: String,
+    config: Option<String>,
+}
+
+/// Stops a node at once (`SHUTDOWN NOSAVE NOW`: no wait for its replicas).
+pub async fn shut_down(addr: &str) -> Stopped {
     let mut c = conn(addr).await;
     let info: String = redis::cmd("INFO")
         .arg("server")
@@ -209,31 +216,50 @@ pub async fn shut_down(addr: &str) -> String {
         .expect("the node was started from a config file");
     let _: Result<(), _> = redis::cmd("SHUTDOWN")
         .arg("NOSAVE")
+        .arg("NOW")
         .query_async(&mut c)
         .await;
-    config
+    Stopped {
+        addr: addr.to_owned(),
+        config: Some(config),
+    }
 }
 
-/// Starts a node again from its config file (`daemonize yes`) and waits for it to answer.
-pub async fn restart(addr: &str, config: &str) {
+fn start_node(config: &str) {
     let status = std::process::Command::new("redis-server")
         .arg(config)
         .status()
         .expect("redis-server runs");
     assert!(status.success(), "redis-server {config}: {status}");
-    for _ in 0..100 {
-        if let Ok(client) = redis::Client::open(format!("redis://{addr}"))
-            && let Ok(mut c) = client.get_multiplexed_async_connection().await
-            && redis::cmd("PING")
-                .query_async::<String>(&mut c)
-                .await
-                .is_ok()
-        {
-            return;
+}
+
+impl Stopped {
+    /// Starts the node again from its config file (`daemonize yes`) and waits for it to
+    /// answer.
+    pub async fn restart(mut self) {
+        start_node(&self.config.take().unwrap());
+        for _ in 0..100 {
+            if let Ok(client) = redis::Client::open(format!("redis://{}", self.addr))
+                && let Ok(mut c) = client.get_multiplexed_async_connection().await
+                && redis::cmd("PING")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        panic!("{} did not come back", self.addr);
     }
-    panic!("{addr} did not come back");
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(config) = self.config.take() {
+            start_node(&config);
+        }
+    }
 }
 
 /// Waits until every node says `cluster_state:ok` and there are `masters` masters.
@@ -272,4 +298,28 @@ pub async fn raw(seeds: &[String]) -> redis::cluster_async::ClusterConnection {
         .get_async_connection()
         .await
         .unwrap()
+}
+
+/// The node a client is subscribed to `channel` on (`PUBSUB NUMSUB`, node by node).
+pub async fn subscribed_node(seeds: &[String], channel: &str) -> String {
+    let started = Instant::now();
+    loop {
+        for node in nodes(seeds).await {
+            let mut c = conn(&node.addr).await;
+            let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(channel)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            if counts.iter().any(|(_, n)| *n > 0) {
+                return node.addr;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no node has a subscriber of {channel}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
