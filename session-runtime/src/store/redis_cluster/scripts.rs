@@ -139,11 +139,13 @@ return {'1', f[1], f[2] or '', f[3] or '', f[4] or ''}
 pub(super) static SWEEP_ONE: LazyLock<Script> = LazyLock::new(|| {
     session(
         r"
-local f = redis.call('HMGET', KEYS[1], 'pid', 'uid', 'exp')
+local f = redis.call('HMGET', KEYS[1], 'pid', 'uid', 'exp', 'mv')
 if not f[1] then return {'0'} end
 if tonumber(f[3]) <= tonumber(ARGV[1]) or stale(KEYS[1]) then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], f[1])
+  -- A record moved away is not the session any more (which may live on, same public id,
+  -- under the key it moved to): its deletion is no end.
+  if not f[4] then redis.call('PUBLISH', ARGV[2], f[1]) end
   return {'1', f[1], f[2] or ''}
 end
 return {'2', f[3]}
