@@ -230,7 +230,7 @@ impl<S: SessionSchema> Session<S> {
     /// }
     /// ```
     pub async fn logout(&self) -> Result<(), SessionError> {
-        self.ctx().logout().await
+        crate::observe::logout(self.ctx().logout().await)
     }
 
     /// Moves the session to a new token (the old one is dead at once), keeping its data.
@@ -475,7 +475,8 @@ impl<S: HasUserId> Session<S> {
     /// }
     /// ```
     pub async fn revoke_session(&self, id: &PublicId) -> Result<bool, SessionError> {
-        self.ctx().revoke_mine(id).await
+        let ended = self.ctx().revoke_mine(id).await;
+        crate::observe::revoked(crate::observe::Revocation::Revoke, ended)
     }
 
     /// Ends every other session of the logged-in user; this one stays. Returns how many
@@ -502,7 +503,8 @@ impl<S: HasUserId> Session<S> {
     /// }
     /// ```
     pub async fn logout_others(&self) -> Result<u64, SessionError> {
-        self.ctx().logout_others().await
+        let ended = self.ctx().logout_others().await;
+        crate::observe::revoked(crate::observe::Revocation::LogoutOthers, ended)
     }
 
     /// Ends every session of the logged-in user, this one included (its cookie is removed).
@@ -528,7 +530,8 @@ impl<S: HasUserId> Session<S> {
     /// }
     /// ```
     pub async fn logout_everywhere(&self) -> Result<u64, SessionError> {
-        self.ctx().logout_everywhere().await
+        let ended = self.ctx().logout_everywhere().await;
+        crate::observe::revoked(crate::observe::Revocation::LogoutEverywhere, ended)
     }
 
     /// After the user changed their password: keeps this session under a new token (the
@@ -559,7 +562,8 @@ impl<S: HasUserId> Session<S> {
     /// ```
     pub async fn password_changed(&self) -> Result<u64, SessionError> {
         self.rotate().await?;
-        self.logout_others().await
+        let ended = self.ctx().logout_others().await;
+        crate::observe::revoked(crate::observe::Revocation::PasswordChange, ended)
     }
 
     /// When the user last proved their identity in this session (the login), or `None`

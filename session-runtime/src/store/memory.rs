@@ -864,6 +864,10 @@ impl SessionStore for MemoryStore {
         Ok(self.inner.sweep(now))
     }
 
+    fn live_count(&self) -> Option<u64> {
+        Some(self.len() as u64)
+    }
+
     fn load_now(
         &self,
         key: &SessionKey,
