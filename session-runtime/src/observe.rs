@@ -88,6 +88,16 @@ impl Outcome for bool {}
 impl Outcome for u64 {}
 impl Outcome for Vec<crate::record::SessionInfo> {}
 
+/// Whether a `tracing` subscriber may want the `DEBUG` spans of store calls: one atomic
+/// load. Asked before a span is made, because the span macro alone, disabled, still builds
+/// its fields for `log` (axum's default `tower-log` turns `tracing`'s `log` feature on), at
+/// a few hundred instructions a call; and a disabled span still costs its drop.
+#[inline(always)]
+fn spans_wanted() -> bool {
+    use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+    tracing::Level::DEBUG <= STATIC_MAX_LEVEL && tracing::Level::DEBUG <= LevelFilter::current()
+}
+
 /// The span of one store call (fields: see the module's docs).
 fn span<S: SessionStore + ?Sized>(store: &S, op: Op, id: Option<&PublicId>) -> tracing::Span {
     tracing::debug_span!(
@@ -100,7 +110,8 @@ fn span<S: SessionStore + ?Sized>(store: &S, op: Op, id: Option<&PublicId>) -> t
 
 /// Records the public id an answer holds on the call's span.
 fn record_answer<T: Outcome>(span: &tracing::Span, result: &Result<T, StoreError>) {
-    if let Ok(answer) = result
+    if !span.is_disabled()
+        && let Ok(answer) = result
         && let Some(id) = answer.public_id()
     {
         span.record("public_id", id.as_str());
@@ -119,14 +130,21 @@ where
     S: SessionStore + ?Sized,
     T: Outcome + Send + 'a,
 {
-    let span = span(store, op, id);
+    let traced = spans_wanted();
+    #[cfg(not(feature = "metrics"))]
+    if !traced {
+        return Box::pin(call);
+    }
+    let span = if traced {
+        span(store, op, id)
+    } else {
+        tracing::Span::none()
+    };
     Box::pin(async move {
         #[cfg(feature = "metrics")]
         let started = std::time::Instant::now();
         let result = tracing::Instrument::instrument(call, span.clone()).await;
-        if !span.is_disabled() {
-            record_answer(&span, &result);
-        }
+        record_answer(&span, &result);
         #[cfg(feature = "metrics")]
         recorded::store_call(store, op, started, &result);
         result
@@ -136,7 +154,7 @@ where
 /// A store call answered without waiting (`call` gives `None` when the store must wait:
 /// nothing happened then, and the waiting twin is observed instead). Its span is made once
 /// the answer is there, the call taking no time to speak of.
-#[inline]
+#[inline(always)]
 pub(crate) fn call_now<S, T>(
     store: &S,
     op: Op,
@@ -149,14 +167,15 @@ where
 {
     #[cfg(feature = "metrics")]
     let started = std::time::Instant::now();
-    let result = call()?;
-    let span = span(store, op, id);
-    if !span.is_disabled() {
-        record_answer(&span, &result);
+    let result = call();
+    if let Some(answer) = &result {
+        if spans_wanted() {
+            record_answer(&span(store, op, id), answer);
+        }
+        #[cfg(feature = "metrics")]
+        recorded::store_call(store, op, started, answer);
     }
-    #[cfg(feature = "metrics")]
-    recorded::store_call(store, op, started, &result);
-    Some(result)
+    result
 }
 
 /// How a session was logged in.
