@@ -8,6 +8,7 @@ pub mod headers;
 pub mod layout;
 pub mod pages;
 pub mod passwords;
+pub mod prometheus;
 pub mod throttle;
 pub mod times;
 mod users;
@@ -204,6 +205,7 @@ pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
 /// bodies, which a cross-site form cannot send, and gets the origin check. Every response
 /// forbids framing ([`headers::deny_framing`]).
 pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options) -> Router {
+    prometheus::handle(); // the recorder, before the first request records anything
     let throttle = || {
         Arc::new(Throttle::new(
             MAX_FAILURES,
@@ -241,6 +243,7 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         .layer(CsrfLayer::origin_only())
         .merge(pages)
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(prometheus::metrics))
         .with_state(state)
         .layer(
             SessionLayer::new(store, session_config(options.clock))
