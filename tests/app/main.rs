@@ -14,6 +14,7 @@ mod api;
 mod flash;
 mod hardening;
 mod layout;
+mod metrics;
 mod pages;
 mod remember;
 mod secrets;

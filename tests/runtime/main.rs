@@ -20,6 +20,7 @@ mod guards;
 mod lifecycle;
 mod memory_store;
 mod mount;
+mod observe;
 mod per_user;
 mod privileged;
 mod rejections;
