@@ -168,11 +168,13 @@ where
     #[cfg(feature = "metrics")]
     let started = std::time::Instant::now();
     let result = call();
+    if let Some(answer) = &result
+        && spans_wanted()
+    {
+        record_answer(&span(store, op, id), answer);
+    }
+    #[cfg(feature = "metrics")]
     if let Some(answer) = &result {
-        if spans_wanted() {
-            record_answer(&span(store, op, id), answer);
-        }
-        #[cfg(feature = "metrics")]
         recorded::store_call(store, op, started, answer);
     }
     result
