@@ -278,6 +278,70 @@ async fn a_remembered_device_logs_in_again_across_two_instances() {
 }
 
 #[tokio::test]
+async fn every_end_reaches_a_waiter_on_another_instance() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    remember_flow::every_end_reaches_a_waiter_on_another_instance(
+        schema.store().await,
+        schema.store().await,
+    )
+    .await;
+    let mut took =
+        remember_flow::end_latencies(schema.store().await, schema.store().await, 100).await;
+    let (median, max) = remember_flow::median_and_max(&mut took);
+    println!(
+        "PostgreSQL, two instances: 100 ends reached their waiters in median {median:?}, max {max:?}"
+    );
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn a_lost_listen_connection_ends_the_wait_with_an_error_and_comes_back() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    let proxy = Proxy::new(&schema.target(), Wire::Postgres).await;
+    let clock = session_runtime::ManualClock::new();
+    let users = remember_flow::Users::with_demo_users();
+    let app_a = remember_flow::app(store_via(&schema, &proxy).await, &clock, &users);
+    let app_b = remember_flow::app(schema.store().await, &clock, &users);
+    let client = remember_flow::logged_in(&app_a).await;
+    let mut watch = remember_flow::Watch::open(&app_a, &client).await;
+    // Reading on starts the wait, which subscribes.
+    assert_eq!(watch.line(Duration::from_millis(500)).await, None);
+
+    proxy.stop();
+    let line = watch.line(Duration::from_secs(3)).await.unwrap_or_default();
+    assert!(line.starts_with("error: lost the connection"), "{line:?}");
+
+    proxy.start().await;
+    // The subscription comes back by itself: a new wait hears an end from the other
+    // instance (the first requests may meet the pool's dead connections).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut client = loop {
+        let mut client = session_runtime::testing::TestClient::new(app_a.clone());
+        if client.post_json("/login/1", &()).await.status() == 200 {
+            break client;
+        }
+        assert!(Instant::now() < deadline, "app A never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let id = remember_flow::current_id(&mut client).await;
+    let mut watch = remember_flow::Watch::open(&app_a, &client).await;
+    let mut admin = remember_flow::logged_in(&app_b).await;
+    let revoke = axum::http::Request::delete(format!("/sessions/{id}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(admin.request(revoke).await.status(), 204);
+    assert_eq!(
+        watch.line(Duration::from_secs(2)).await.as_deref(),
+        Some("ended")
+    );
+    schema.drop().await;
+}
+
+#[tokio::test]
 async fn two_app_instances_share_sessions() {
     let Some(schema) = Schema::new().await else {
         return;

@@ -112,6 +112,16 @@ async fn a_remembered_device_logs_in_again_after_a_restart_of_the_app() {
 }
 
 #[tokio::test]
+async fn every_end_reaches_a_waiter() {
+    let path = db_path();
+    let store = SqliteStore::open(&path).await.unwrap();
+    remember_flow::every_end_reaches_a_waiter_on_another_instance(store.clone(), store.clone())
+        .await;
+    store.close().await;
+    remove_db(&path);
+}
+
+#[tokio::test]
 async fn opening_twice_is_idempotent_and_keeps_the_data() {
     let path = db_path();
     let (k, t) = (key(), now());

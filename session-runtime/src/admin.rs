@@ -26,7 +26,8 @@ pub struct SessionSummary {
     /// The session's public id: pass it to
     /// [`Session::revoke_session`](crate::Session::revoke_session) to end it.
     pub id: PublicId,
-    /// A browser's session, or a device's remember-me series (`"browser"`, `"remembered"`).
+    /// A browser's session, a device's remember-me series, or an API token (`"browser"`,
+    /// `"remembered"`, `"api"`; for a token, `device` is its name).
     pub kind: SessionKind,
     /// A label of the client, from its `User-Agent`.
     pub device: Option<String>,

@@ -79,6 +79,8 @@ pub(crate) struct ConfigInner {
     pub(crate) login_url: Option<String>,
     pub(crate) exclusive_login: bool,
     pub(crate) max_sessions_per_user: Option<usize>,
+    /// How long an API token lives from its creation (no idle timeout).
+    pub(crate) api_token_lifetime: Duration,
     pub(crate) clock: Arc<dyn Clock>,
     /// The HTML error pages the app replaced.
     pub(crate) pages: ErrorPages,
@@ -183,6 +185,7 @@ impl fmt::Debug for SessionConfig {
             .field("login_url", &c.login_url)
             .field("exclusive_login", &c.exclusive_login)
             .field("max_sessions_per_user", &c.max_sessions_per_user)
+            .field("api_token_lifetime", &c.api_token_lifetime)
             .field("error_pages", &c.pages.replaced())
             .finish_non_exhaustive()
     }
@@ -205,6 +208,7 @@ pub struct SessionConfigBuilder {
     login_url: Option<String>,
     exclusive_login: bool,
     max_sessions_per_user: Option<usize>,
+    api_token_lifetime: Duration,
     clock: Arc<dyn Clock>,
     pages: ErrorPages,
 }
@@ -226,6 +230,7 @@ impl Default for SessionConfigBuilder {
             login_url: None,
             exclusive_login: false,
             max_sessions_per_user: None,
+            api_token_lifetime: Duration::from_secs(90 * 24 * 60 * 60),
             clock: Arc::new(SystemClock),
             pages: ErrorPages::default(),
         }
@@ -692,6 +697,25 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// How long an API token ([`Session::create_api_token`](crate::Session::create_api_token))
+    /// lives from its creation (default 90 days). Tokens have no idle timeout: a script that
+    /// runs once a month keeps working until this passes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionConfig;
+    ///
+    /// let config = SessionConfig::builder()
+    ///     .api_token_lifetime(Duration::from_secs(30 * 24 * 60 * 60))
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), session_runtime::ConfigError>(())
+    /// ```
+    pub fn api_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.api_token_lifetime = lifetime;
+        self
+    }
+
     /// The clock that expiry decisions read (default: the system clock). Tests pass a
     /// [`ManualClock`](crate::ManualClock).
     ///
@@ -835,7 +859,10 @@ impl SessionConfigBuilder {
                 return Err(ConfigError::HostPrefix("the path must be `/`"));
             }
         }
-        if self.idle_timeout.is_zero() || self.absolute_timeout.is_zero() {
+        if self.idle_timeout.is_zero()
+            || self.absolute_timeout.is_zero()
+            || self.api_token_lifetime.is_zero()
+        {
             return Err(ConfigError::Timeouts("timeouts must be greater than zero"));
         }
         if self.touch_interval >= self.idle_timeout {
@@ -876,6 +903,7 @@ impl SessionConfigBuilder {
                 login_url: self.login_url,
                 exclusive_login: self.exclusive_login,
                 max_sessions_per_user: self.max_sessions_per_user,
+                api_token_lifetime: self.api_token_lifetime,
                 clock: self.clock,
                 pages: self.pages,
             }),

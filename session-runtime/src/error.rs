@@ -42,6 +42,11 @@ pub enum SessionError {
     /// [`SessionLayer::remember_me`](crate::SessionLayer::remember_me); nothing was changed.
     #[error("remember me is not configured: call SessionLayer::remember_me")]
     RememberMeNotConfigured,
+    /// A login, remembering the device or minting an API token on a session an API token
+    /// carries (`Authorization: Bearer`); nothing was changed. A token is not a password:
+    /// it cannot log in again nor make other credentials.
+    #[error("this session is an API token's: it cannot log in, remember a device or mint tokens")]
+    BearerSession,
 }
 
 impl Reject for SessionError {
@@ -53,6 +58,7 @@ impl Reject for SessionError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Self::NotLoggedIn => StatusCode::UNAUTHORIZED,
+            Self::BearerSession => StatusCode::FORBIDDEN,
         }
     }
 
@@ -64,6 +70,7 @@ impl Reject for SessionError {
             Self::Encode { .. } => "session_encode_failed",
             Self::NotLoggedIn => "not_logged_in",
             Self::RememberMeNotConfigured => "remember_me_not_configured",
+            Self::BearerSession => "not_allowed_with_bearer_token",
         }
     }
 
@@ -77,6 +84,7 @@ impl Reject for SessionError {
             Self::Encode { .. } => "a session value could not be encoded".to_owned(),
             Self::NotLoggedIn => "log in first".to_owned(),
             Self::RememberMeNotConfigured => "the server cannot remember this device".to_owned(),
+            Self::BearerSession => self.to_string(),
         }
     }
 
@@ -84,6 +92,7 @@ impl Reject for SessionError {
         match self {
             Self::Store(_) => ErrorPage::Unavailable,
             Self::NotLoggedIn => ErrorPage::Unauthenticated,
+            Self::BearerSession => ErrorPage::Forbidden,
             _ => ErrorPage::Other,
         }
     }
@@ -97,7 +106,9 @@ impl Reject for SessionError {
             Self::Encode { .. } | Self::RememberMeNotConfigured => {
                 tracing::error!(error = %self, "session operation failed")
             }
-            Self::NotLoggedIn => tracing::info!(error = %self, "session operation refused"),
+            Self::NotLoggedIn | Self::BearerSession => {
+                tracing::info!(error = %self, "session operation refused")
+            }
         }
     }
 }

@@ -106,11 +106,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
+mod api_token;
 mod auth_hash;
 mod clock;
 mod config;
 mod cookie;
 mod csrf;
+mod ends;
 mod error;
 mod extract;
 mod handle;
@@ -138,9 +140,11 @@ mod token;
 pub mod __fuzz;
 
 pub use admin::{SessionAdmin, SessionSummary};
+pub use api_token::ApiToken;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, SameSite, SessionConfig, SessionConfigBuilder};
 pub use csrf::{CsrfLayer, CsrfRejection, CsrfService, CsrfToken};
+pub use ends::{SessionEndError, SessionEnds};
 pub use error::SessionError;
 pub use extract::{
     Guard, Policy, RecentLoginRejection, RequireAuth, RequireRecentLogin, RequireStaff,

@@ -345,7 +345,7 @@ pub struct SessionInfo {
 
 /// What a stored record is. Every kind is listed with the user's sessions, revoked by its
 /// public id and ended by logout-everywhere; only a [`Browser`](Self::Browser) session is
-/// ever named by a session cookie.
+/// ever named by a session cookie, and only an [`Api`](Self::Api) one by a bearer token.
 ///
 /// Stores keep it as its [`as_str`](Self::as_str) text; a record written before kinds
 /// existed reads as `Browser`.
@@ -359,10 +359,13 @@ pub enum SessionKind {
     /// A device's remember-me series ([`SessionLayer::remember_me`](crate::SessionLayer::remember_me)):
     /// it logs the device in again once its browser session has ended.
     Remembered,
+    /// An API token ([`Session::create_api_token`](crate::Session::create_api_token)),
+    /// sent as `Authorization: Bearer TOKEN`.
+    Api,
 }
 
 impl SessionKind {
-    /// The text a store keeps: `browser` or `remembered`.
+    /// The text a store keeps: `browser`, `remembered` or `api`.
     ///
     /// ```
     /// use session_runtime::SessionKind;
@@ -375,6 +378,7 @@ impl SessionKind {
         match self {
             Self::Browser => "browser",
             Self::Remembered => "remembered",
+            Self::Api => "api",
         }
     }
 
@@ -391,6 +395,7 @@ impl SessionKind {
         match text {
             "browser" => Some(Self::Browser),
             "remembered" => Some(Self::Remembered),
+            "api" => Some(Self::Api),
             _ => None,
         }
     }

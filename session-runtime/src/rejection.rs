@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use axum_core::body::Body;
 use axum_core::response::Response;
-use http::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use http::header::{ACCEPT, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 /// The HTML pages a browser may be shown instead of a JSON error, each replaceable with
@@ -76,6 +76,10 @@ pub(crate) trait Reject: fmt::Display {
     /// that text holds details meant for the logs only.
     fn message(&self) -> String {
         self.to_string()
+    }
+    /// The `WWW-Authenticate` challenge of the response, if it has one.
+    fn challenge(&self) -> Option<&'static str> {
+        None
     }
     /// Where a browser is sent instead (the login page), if anywhere.
     fn redirect(&self) -> Option<&str> {
@@ -136,6 +140,10 @@ pub(crate) fn respond(rejection: &impl Reject) -> Response {
     *res.status_mut() = info.status;
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(challenge) = rejection.challenge() {
+        res.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    }
     res.extensions_mut().insert(info);
     res
 }

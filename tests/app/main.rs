@@ -11,6 +11,7 @@ pub const COOKIE: &str = "__Host-session";
 mod server;
 
 mod api;
+mod api_tokens;
 mod flash;
 mod hardening;
 mod layout;

@@ -1,16 +1,20 @@
-//! Remember me (DESIGN §8) end to end through a router: an app with remember me and the
-//! auth hash check, its users in memory, and flows that every store runs
-//! (`tests/store_*.rs`) beside the runtime's own cases (`tests/runtime/remember.rs`).
+//! An app with remember me, the auth hash check and a live `/watch` stream, its users in
+//! memory, and the flows every store runs (`tests/store_*.rs`) beside the runtime's own
+//! cases: remember me (DESIGN §8, `tests/runtime/remember.rs`) and live revocation (§7,
+//! `tests/runtime/live.rs`).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use futures_util::{StreamExt as _, stream};
 use serde_json::{Value, json};
 use session_runtime::testing::TestClient;
 use session_runtime::{
@@ -163,6 +167,25 @@ pub fn app(store: impl SessionStore, clock: &ManualClock, users: &Users) -> Rout
             ),
         )
         .route(
+            "/watch",
+            get(|u: RequireAuth<RememberSession>| async move {
+                // `hello` at once, then `ended` (or the error) when the session ends.
+                let ended = u.session().ended();
+                let hello = stream::once(async { Ok::<_, Infallible>(Bytes::from("hello\n")) });
+                let end = stream::once(async move {
+                    Ok(match ended.await {
+                        Ok(()) => Bytes::from("ended\n"),
+                        Err(error) => Bytes::from(format!("error: {error}\n")),
+                    })
+                });
+                Body::from_stream(hello.chain(end))
+            }),
+        )
+        .route(
+            "/rotate",
+            post(|u: RequireAuth<RememberSession>| async move { u.session().rotate().await }),
+        )
+        .route(
             "/remember",
             post(|s: Session<RememberSession>| async move { s.remember_device().await }),
         )
@@ -296,4 +319,164 @@ pub async fn a_remembered_device_logs_in_again_and_a_replay_ends_everything(
         401,
         "the current token ended too"
     );
+}
+
+/// A `/watch` stream of a logged-in client, read line by line.
+pub struct Watch {
+    body: Body,
+}
+
+impl Watch {
+    /// Opens `/watch` on `app` with `client`'s session cookie, and reads its `hello`.
+    pub async fn open(app: &Router, client: &TestClient) -> Self {
+        Self::open_at(app, client, "/watch").await
+    }
+
+    /// Opens the stream at `path`, which must start with a `hello` line.
+    pub async fn open_at(app: &Router, client: &TestClient, path: &str) -> Self {
+        use tower::ServiceExt as _;
+        let cookie = format!("session={}", client.cookie("session").expect("logged in"));
+        let req = axum::http::Request::get(path)
+            .header("cookie", cookie)
+            .header("accept", "application/json")
+            .body(Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let mut watch = Self {
+            body: res.into_body(),
+        };
+        let hello = watch.line(Duration::from_secs(5)).await;
+        assert_eq!(hello.as_deref(), Some("hello"));
+        watch
+    }
+
+    /// The next line, if one comes within `within`; `None` on timeout or the end.
+    pub async fn line(&mut self, within: Duration) -> Option<String> {
+        use http_body_util::BodyExt as _;
+        let frame = tokio::time::timeout(within, self.body.frame())
+            .await
+            .ok()??;
+        let data = frame.ok()?.into_data().ok()?;
+        Some(String::from_utf8_lossy(&data).trim_end().to_owned())
+    }
+}
+
+/// A client of `app` logged in as user 1.
+pub async fn logged_in(app: &Router) -> TestClient {
+    let mut client = TestClient::new(app.clone());
+    assert_eq!(client.post_json("/login/1", &()).await.status(), 200);
+    client
+}
+
+/// The public id of `client`'s current session.
+pub async fn current_id(client: &mut TestClient) -> String {
+    let listed: Vec<Value> = client.get("/sessions").await.json();
+    listed
+        .iter()
+        .find(|s| s["current"] == true)
+        .and_then(|s| s["id"].as_str())
+        .expect("a current session")
+        .to_owned()
+}
+
+/// The live-revocation flow every store runs, across two app instances over one store
+/// (`a`, `b`): a `/watch` on `a` hears every way its session ends on `b` (or on `a`),
+/// within 2 s, and not a rotation. Gives the time each end took to arrive.
+pub async fn every_end_reaches_a_waiter_on_another_instance(
+    a: impl SessionStore,
+    b: impl SessionStore,
+) -> Vec<Duration> {
+    const WITHIN: Duration = Duration::from_secs(2);
+    let clock = ManualClock::new();
+    let users = Users::with_demo_users();
+    let (app_a, app_b) = (app(a, &clock, &users), app(b, &clock, &users));
+    let mut took = Vec::new();
+
+    // A rotation is not an end.
+    let mut client = logged_in(&app_a).await;
+    let mut watch = Watch::open(&app_a, &client).await;
+    assert_eq!(client.post_json("/rotate", &()).await.status(), 200);
+    assert_eq!(
+        watch.line(Duration::from_millis(300)).await,
+        None,
+        "rotation"
+    );
+
+    let ends: [(&str, &str); 6] = [
+        ("revoke", "DELETE /sessions/{id} on the other instance"),
+        ("logout", "POST /logout on this instance"),
+        ("logout-others", "POST /logout-others on the other instance"),
+        (
+            "logout-everywhere",
+            "POST /logout-everywhere on the other instance",
+        ),
+        ("password", "POST /password/{fp} on the other instance"),
+        (
+            "auth-hash",
+            "a request after the password changed elsewhere",
+        ),
+    ];
+    for (end, what) in ends {
+        users.set_fingerprint(1, "fp-alice-1");
+        let mut client = logged_in(&app_a).await;
+        let id = current_id(&mut client).await;
+        let mut other = logged_in(&app_b).await;
+        let mut watch = Watch::open(&app_a, &client).await;
+        let started = std::time::Instant::now();
+        let status = match end {
+            "revoke" => {
+                let req = axum::http::Request::delete(format!("/sessions/{id}"))
+                    .body(Body::empty())
+                    .unwrap();
+                other.request(req).await.status()
+            }
+            "logout" => client.post_json("/logout", &()).await.status(),
+            "logout-others" => other.post_json("/logout-others", &()).await.status(),
+            "logout-everywhere" => other.post_json("/logout-everywhere", &()).await.status(),
+            "password" => other.post_json("/password/fp-alice-2", &()).await.status(),
+            _ => {
+                users.set_fingerprint(1, "fp-alice-3");
+                client.get("/me").await.status()
+            }
+        };
+        assert!(
+            status.is_success() || end == "auth-hash",
+            "{what}: {status}"
+        );
+        let line = watch.line(WITHIN).await;
+        took.push(started.elapsed());
+        assert_eq!(line.as_deref(), Some("ended"), "{what}");
+    }
+    took
+}
+
+/// `n` revocations from instance `b` of sessions watched on instance `a`: how long each
+/// end took to reach its waiter.
+pub async fn end_latencies(a: impl SessionStore, b: impl SessionStore, n: usize) -> Vec<Duration> {
+    let clock = ManualClock::new();
+    let users = Users::with_demo_users();
+    let (app_a, app_b) = (app(a, &clock, &users), app(b, &clock, &users));
+    let mut admin = logged_in(&app_b).await;
+    let mut took = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut client = logged_in(&app_a).await;
+        let id = current_id(&mut client).await;
+        let mut watch = Watch::open(&app_a, &client).await;
+        let started = std::time::Instant::now();
+        let req = axum::http::Request::delete(format!("/sessions/{id}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(admin.request(req).await.status(), 204);
+        let line = watch.line(Duration::from_secs(2)).await;
+        took.push(started.elapsed());
+        assert_eq!(line.as_deref(), Some("ended"));
+    }
+    took
+}
+
+/// The median and the maximum of `times`, for the report.
+pub fn median_and_max(times: &mut [Duration]) -> (Duration, Duration) {
+    times.sort();
+    (times[times.len() / 2], times[times.len() - 1])
 }

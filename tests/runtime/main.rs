@@ -6,6 +6,7 @@ mod common;
 /// The session cookie's name in this binary's apps (the default name), for `common`'s helpers.
 pub const COOKIE: &str = "session";
 
+mod api_tokens;
 mod browser_session;
 mod caching;
 mod cookies;
@@ -18,6 +19,7 @@ mod faults;
 mod flash;
 mod guards;
 mod lifecycle;
+mod live;
 mod memory_store;
 mod mount;
 mod observe;

@@ -308,3 +308,17 @@ async fn a_replay_is_logged_as_a_warning_without_the_token() {
     let (series, token) = halves(&first);
     assert!(!text.contains(token) && !text.contains(series), "{warning}");
 }
+
+#[tokio::test]
+async fn a_series_id_sent_as_a_session_cookie_names_no_session() {
+    let (app, ..) = fixture();
+    let device = remembered_browser(&app, 1).await;
+    let (series, _) = halves(device.cookie(REMEMBER).unwrap());
+    let mut forged = TestClient::new(app.clone());
+    forged.set_cookie("session", series);
+    let req = axum::http::Request::get("/me")
+        .header("accept", "application/json")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(forged.request(req).await.status(), 401);
+}

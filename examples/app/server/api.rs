@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use session_runtime::{
-    Identity, PublicId, RequireAuth, RequireStaff, RequireSuperuser, Session, SessionError,
+    Identity, PublicId, RequireAuth, RequireRecentLogin, RequireStaff, RequireSuperuser, Session,
+    SessionError,
 };
 
 use super::throttle::{RetryAfter, Throttle, username_key};
@@ -186,6 +187,30 @@ pub async fn revoke_session(
     } else {
         Ok(error(StatusCode::NOT_FOUND, "not_found", "no such session"))
     }
+}
+
+/// `POST /api/tokens` body.
+#[derive(Debug, Deserialize)]
+pub struct NewToken {
+    name: String,
+}
+
+/// `POST /api/tokens`: `201` `{"id","name","token"}` (the token shown this once) for a
+/// password login in the last 10 minutes; `401` `reauthentication_required` for an older
+/// or restored login, or a bearer request; `400` for a name that is empty or over 64
+/// characters.
+pub async fn create_token(
+    user: RequireRecentLogin<AppSession, 600>,
+    Json(new): Json<NewToken>,
+) -> Result<Response, SessionError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        let message = "a token's name is 1 to 64 printable characters";
+        return Ok(error(StatusCode::BAD_REQUEST, "invalid_name", message));
+    }
+    let token = user.session().create_api_token(name).await?;
+    let body = json!({ "id": token.id(), "name": token.name(), "token": token.secret() });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// `POST /api/logout-others`: every other session of mine ends.

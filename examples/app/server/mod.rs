@@ -239,6 +239,7 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         .route("/api/sessions", get(api::sessions))
         .route("/api/sessions/{id}", delete(api::revoke_session))
         .route("/api/logout-others", post(api::logout_others))
+        .route("/api/tokens", post(api::create_token))
         .route("/api/password", post(api::change_password))
         .layer(CsrfLayer::origin_only())
         .merge(pages)

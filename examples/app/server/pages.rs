@@ -235,6 +235,7 @@ pub async fn sessions(
         };
         let kind = match s.kind {
             SessionKind::Remembered => " <small>(remembered)</small>",
+            SessionKind::Api => " <small>(API token)</small>",
             _ => "",
         };
         rows.push_str(&format!(

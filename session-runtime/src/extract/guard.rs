@@ -246,13 +246,11 @@ impl Refusal {
     /// The rejection the plain (non-`Option`) guard answers with.
     fn into_rejection<S: HasUserId, P: Policy<S>>(self, parts: &Parts) -> SessionRejection {
         match self {
-            Refusal::Anonymous => {
-                let config = super::context().map(|ctx| ctx.shared.config.clone());
-                match config {
-                    Ok(config) => unauthenticated(parts, &config),
-                    Err(rejection) => rejection,
-                }
-            }
+            Refusal::Anonymous => match super::context() {
+                Ok(ctx) if ctx.is_bearer() => SessionRejection::InvalidBearer,
+                Ok(ctx) => unauthenticated(parts, &ctx.shared.config),
+                Err(rejection) => rejection,
+            },
             Refusal::Forbidden => SessionRejection::Forbidden { role: P::NAME },
             Refusal::Failed(rejection) => rejection,
         }

@@ -53,6 +53,10 @@ pub enum SessionRejection {
         /// The missing role (`"staff"`, `"superuser"`, or a custom guard's name).
         role: &'static str,
     },
+    /// `401` with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750): the request
+    /// carried `Authorization: Bearer` with a token that is malformed, unknown, revoked or
+    /// expired. Never a redirect: an API client has no login page.
+    InvalidBearer,
 }
 
 impl fmt::Display for SessionRejection {
@@ -67,6 +71,7 @@ impl fmt::Display for SessionRejection {
             }
             Self::Unauthenticated { .. } => f.write_str("authentication required: log in first"),
             Self::Forbidden { role } => write!(f, "forbidden: this requires the {role} role"),
+            Self::InvalidBearer => f.write_str("the bearer token is invalid, revoked or expired"),
         }
     }
 }
@@ -81,7 +86,7 @@ impl Reject for SessionRejection {
             Self::Unauthenticated {
                 login_redirect: Some(_),
             } => StatusCode::SEE_OTHER,
-            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated { .. } | Self::InvalidBearer => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
         }
     }
@@ -92,6 +97,7 @@ impl Reject for SessionRejection {
             Self::StoreUnavailable => "session_store_unavailable",
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::Forbidden { .. } => "forbidden",
+            Self::InvalidBearer => "invalid_token",
         }
     }
 
@@ -99,8 +105,15 @@ impl Reject for SessionRejection {
         match self {
             Self::MissingLayer => ErrorPage::Other,
             Self::StoreUnavailable => ErrorPage::Unavailable,
-            Self::Unauthenticated { .. } => ErrorPage::Unauthenticated,
+            Self::Unauthenticated { .. } | Self::InvalidBearer => ErrorPage::Unauthenticated,
             Self::Forbidden { .. } => ErrorPage::Forbidden,
+        }
+    }
+
+    fn challenge(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidBearer => Some(r#"Bearer error="invalid_token""#),
+            _ => None,
         }
     }
 

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::SessionRejection;
 use crate::admin::SessionSummary;
+use crate::ends::SessionEndError;
 use crate::error::SessionError;
 use crate::handle::RawSession;
 use crate::key::Key;
@@ -393,6 +394,100 @@ impl<S: HasUserId> Session<S> {
         self.ctx().remember_device().await
     }
 
+    /// Mints an API token for the logged-in user, for a script or a mobile app: a session
+    /// of kind `api` that starts with a copy of this session's fields (identity, roles, the
+    /// auth hash fingerprint; not the CSRF token), so guards and the auth hash check treat
+    /// it as they treat this session; later changes to either do not reach the other. It
+    /// lives [`api_token_lifetime`](crate::SessionConfigBuilder::api_token_lifetime) (90
+    /// days by default) with no idle timeout, named `name` in listings (kind `api`).
+    ///
+    /// A request with `Authorization: Bearer SECRET` then uses that session: every
+    /// extractor and guard works as for a cookie, any session cookie on the request is
+    /// ignored, no response sets a cookie, [`CsrfLayer`](crate::CsrfLayer) does not apply,
+    /// and a guard refuses a malformed, unknown or ended token with `401` and
+    /// `WWW-Authenticate: Bearer error="invalid_token"`. Its session is never rotated
+    /// (the client could not learn a new token). [`revoke_session`](Self::revoke_session)
+    /// with its id, [`logout_everywhere`](Self::logout_everywhere),
+    /// [`password_changed`](Self::password_changed) and the auth hash check end it;
+    /// [`logout_others`](Self::logout_others) does not.
+    ///
+    /// Guard the route that calls it with
+    /// [`RequireRecentLogin`](crate::RequireRecentLogin): a token is a long-lived
+    /// credential, worth a password typed recently.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotLoggedIn`] for a guest, [`SessionError::BearerSession`] on a
+    /// session a token carries (tokens do not mint tokens), [`SessionError::Store`] if the
+    /// store fails.
+    ///
+    /// ```
+    /// use axum::{Json, http::StatusCode};
+    /// use serde_json::{Value, json};
+    /// use session_runtime::{RequireRecentLogin, SessionError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn mint(user: RequireRecentLogin<AppSession, 600>) -> Result<(StatusCode, Json<Value>), SessionError> {
+    ///     let token = user.session().create_api_token("deploy script").await?;
+    ///     Ok((StatusCode::CREATED, Json(json!({ "id": token.id(), "token": token.secret() }))))
+    /// }
+    /// ```
+    pub async fn create_api_token(&self, name: &str) -> Result<crate::ApiToken, SessionError> {
+        self.ctx().create_api_token(name).await
+    }
+
+    /// Completes when this session ends, wherever it ends: logout, revocation,
+    /// logout-others, logout-everywhere, a password change, the auth hash check or expiry,
+    /// in this process or in another instance sharing the store. A rotation is not an end.
+    /// For a long-lived response (Server-Sent Events, a WebSocket) that must stop when the
+    /// session that authorised it does. The future owns what it needs: move it into the
+    /// stream or task that outlives the handler.
+    ///
+    /// It completes at once for a request without a stored session. Waiting costs no store
+    /// traffic beyond one check when it starts (and one when the expiry it knows comes):
+    /// the store tells the process of every end through one subscription
+    /// ([`SessionStore::session_ends`](crate::SessionStore::session_ends)).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionEndError::Unsupported`] if the store cannot tell of ends,
+    /// [`SessionEndError::Disconnected`] if the connection that carries the store's notices
+    /// is (or goes) down, and [`SessionEndError::Store`] if a check fails: the session may
+    /// or may not have ended; close the stream and let the client reconnect.
+    ///
+    /// ```
+    /// use session_runtime::{RequireAuth, SessionEndError, SessionSchema};
+    ///
+    /// #[derive(SessionSchema)]
+    /// pub struct AppSession {
+    ///     #[session(user_id)]
+    ///     pub user_id: Option<i64>,
+    /// }
+    ///
+    /// async fn subscribe(user: RequireAuth<AppSession>) -> &'static str {
+    ///     let ended = user.session().ended();
+    ///     tokio::spawn(async move {
+    ///         // ... stream updates to the client until:
+    ///         match ended.await {
+    ///             Ok(()) => { /* the session ended: close the connection */ }
+    ///             Err(SessionEndError::Disconnected) => { /* unknown: close, let it reconnect */ }
+    ///             Err(_) => {}
+    ///         }
+    ///     });
+    ///     "subscribed"
+    /// }
+    /// ```
+    pub fn ended(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), SessionEndError>> + Send + 'static {
+        self.ctx().ended()
+    }
+
     /// The logged-in user's id, or `None` for a guest.
     ///
     /// ```
@@ -479,8 +574,9 @@ impl<S: HasUserId> Session<S> {
         crate::observe::revoked(crate::observe::Revocation::Revoke, ended)
     }
 
-    /// Ends every other session of the logged-in user; this one stays. Returns how many
-    /// ended.
+    /// Ends the logged-in user's other browser sessions and every remembered device (this
+    /// one's too: its remember cookie is removed); this session stays, and so do the user's
+    /// API tokens. Returns how many ended.
     ///
     /// # Errors
     ///
@@ -535,7 +631,8 @@ impl<S: HasUserId> Session<S> {
     }
 
     /// After the user changed their password: keeps this session under a new token (the
-    /// old one is dead at once) and ends every other session of the user. Set the new auth
+    /// old one is dead at once) and ends every other session of the user, API tokens and
+    /// remembered devices included. Set the new auth
     /// hash field first if you use [`SessionLayer::verify_auth_hash`](crate::SessionLayer::verify_auth_hash).
     /// Returns how many other sessions ended.
     ///
@@ -562,7 +659,7 @@ impl<S: HasUserId> Session<S> {
     /// ```
     pub async fn password_changed(&self) -> Result<u64, SessionError> {
         self.rotate().await?;
-        let ended = self.ctx().logout_others().await;
+        let ended = self.ctx().end_all_others().await;
         crate::observe::revoked(crate::observe::Revocation::PasswordChange, ended)
     }
 

@@ -59,7 +59,8 @@ impl Context {
             let live = st.schemas.any_live(st.fields().map(|(name, _)| name));
             if !live && st.user_id().is_none() {
                 Some(Plan::Delete(b.key))
-            } else if st.rotate_pending && !b.fresh {
+            } else if st.rotate_pending && !b.fresh && !st.bearer {
+                // (An API client could not learn a new token: its session is not rotated.)
                 Some(Plan::Rotate)
             } else {
                 let key = b.key;
@@ -67,10 +68,7 @@ impl Context {
                 Some(Plan::Update(key, update, touch_due))
             }
         } else if touch_due {
-            Some(Plan::Touch(
-                b.key,
-                self.expiry(b.record.absolute_expires_at),
-            ))
+            Some(Plan::Touch(b.key, self.expiry_of(&b.record)))
         } else {
             None
         }
@@ -176,6 +174,10 @@ impl Context {
         let mut st = self.state();
         let mut other_cookies = std::mem::take(&mut st.other_cookies);
         other_cookies.extend(st.remember_cookie.take());
+        if st.bearer {
+            // No response to an API client sets a cookie.
+            other_cookies.clear();
+        }
         Committed {
             cookie: self.cookie(&st),
             other_cookies,
@@ -185,6 +187,9 @@ impl Context {
 
     fn cookie(&self, st: &State) -> Option<HeaderValue> {
         let config = &self.shared.config.cookie;
+        if st.bearer {
+            return None;
+        }
         match st.cookie {
             CookieOut::Keep => None,
             CookieOut::Set => st

@@ -6,7 +6,7 @@ use super::state::{Context, CookieOut};
 use crate::error::SessionError;
 use crate::record::SessionKind;
 use crate::store::StoreError;
-use crate::token::{PublicId, SessionKey};
+use crate::token::PublicId;
 
 impl Context {
     /// Logs `user` (canonical JSON of the id) in under a new token; the old token dies.
@@ -18,6 +18,9 @@ impl Context {
     /// any, ends the least recently used ones. This device's remember-me series, if any,
     /// ends: a password login remembers the device only if the handler asks again.
     pub(crate) async fn login(&self, user: String, exclusive: bool) -> Result<(), SessionError> {
+        if self.is_bearer() {
+            return Err(SessionError::BearerSession);
+        }
         let exclusive = exclusive || self.shared.config.exclusive_login;
         self.forget_device().await?;
         let (old_key, mut data, device) = {
@@ -33,7 +36,7 @@ impl Context {
         let (token, key) = self.create_record(&mut record).await?;
         let user = record.user_id.as_deref().unwrap_or_default();
         let ended_others = if exclusive {
-            self.end_others(user, &key, &record.public_id).await
+            self.end_others(user, &record.public_id).await
         } else {
             Ok(())
         };
@@ -57,27 +60,43 @@ impl Context {
         Ok(())
     }
 
-    /// Ends every session of `user` but the new one (`keep`, public id `kept`). A failure
-    /// with an unknown outcome is read back: if the user's sessions are down to the new one,
-    /// they ended (the old session among them, when it was the user's already).
-    async fn end_others(
-        &self,
-        user: &str,
-        keep: &SessionKey,
-        kept: &PublicId,
-    ) -> Result<(), StoreError> {
-        let store = &self.shared.store;
-        let Err(error) = store.delete_user(user, Some(keep)).await else {
+    /// Ends every browser session and remembered device of `user` but the new session
+    /// (public id `kept`); API tokens stay. A failure with an unknown outcome is read back:
+    /// if none of them is left, they ended.
+    async fn end_others(&self, user: &str, kept: &PublicId) -> Result<(), StoreError> {
+        let Err(error) = self.end_browser_sessions(user, kept).await else {
             return Ok(());
         };
         if error.outcome_unknown()
-            && let Ok(left) = store.list_user(user, self.now).await
-            && left.iter().all(|s| &s.public_id == kept)
+            && let Ok(left) = self.shared.store.list_user(user, self.now).await
+            && left
+                .iter()
+                .all(|s| &s.public_id == kept || s.kind == SessionKind::Api)
         {
             super::write::confirmed_by_reading_back(&error);
             return Ok(());
         }
         Err(error)
+    }
+
+    /// Deletes the user's browser sessions and remembered devices but `kept`, one by one;
+    /// how many ended. API tokens stay: a script's credential is not a browser's session.
+    pub(crate) async fn end_browser_sessions(
+        &self,
+        user: &str,
+        kept: &PublicId,
+    ) -> Result<u64, StoreError> {
+        let store = &self.shared.store;
+        let mut ended = 0;
+        for s in store.list_user(user, self.now).await? {
+            if &s.public_id != kept
+                && s.kind != SessionKind::Api
+                && store.delete_public(user, &s.public_id).await?
+            {
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     /// Ends the user's least recently used browser sessions beyond `max`, sparing

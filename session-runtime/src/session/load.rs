@@ -2,12 +2,12 @@
 //! end it. At most once per request, when an extractor first asks.
 
 use http::HeaderMap;
-use http::header::USER_AGENT;
+use http::header::{AUTHORIZATION, USER_AGENT};
 
 use super::state::{Context, CookieOut, LoadFailed};
 use crate::cookie::{MAX_CANDIDATES, read_session_cookie};
 use crate::key::Check;
-use crate::record::Record;
+use crate::record::{Record, SessionKind};
 use crate::token::{SessionKey, Token};
 
 impl Context {
@@ -39,6 +39,18 @@ impl Context {
             }
             st.user_agent = headers.get(USER_AGENT).cloned();
         }
+        if let Some(bearer) = bearer_token(headers) {
+            // An API client: its token alone decides; cookies are not even read.
+            self.state().bearer = true;
+            let found = match bearer {
+                Some(token) => self
+                    .fetch(&token, SessionKind::Api)
+                    .await
+                    .map(|f| f.map(|(key, record)| (token, key, record))),
+                None => Ok(None),
+            };
+            return self.adopt(found, false, false);
+        }
         let name = &self.shared.config.cookie.name;
         let mut had_cookie = false;
         let mut found = Ok(None);
@@ -49,7 +61,7 @@ impl Context {
                 break;
             };
             found = self
-                .fetch(&token)
+                .fetch(&token, SessionKind::Browser)
                 .await
                 .map(|f| f.map(|(key, record)| (token, key, record)));
             // A live session, or a store that failed: either way, no other candidate.
@@ -75,7 +87,17 @@ impl Context {
                 _ => {}
             }
         }
-        // Should two loads of one request overlap, the first to finish is adopted.
+        self.adopt(found, had_cookie, restored)
+    }
+
+    /// Binds the request to what its load found. Should two loads of one request overlap,
+    /// the first to finish is adopted.
+    fn adopt(
+        &self,
+        found: Result<Option<(Token, SessionKey, Record)>, LoadFailed>,
+        had_cookie: bool,
+        restored: bool,
+    ) -> Result<(), LoadFailed> {
         let mut st = self.state();
         if st.loaded.is_none() {
             st.had_cookie = had_cookie;
@@ -89,8 +111,15 @@ impl Context {
         st.loaded.unwrap_or(Err(LoadFailed))
     }
 
-    /// Reads the live record a token names from the store, and checks its credentials.
-    async fn fetch(&self, token: &Token) -> Result<Option<(SessionKey, Record)>, LoadFailed> {
+    /// Reads the live record of `kind` a token names from the store, and checks its
+    /// credentials. A record of another kind is no session for this carrier (the series id
+    /// of a remember cookie, or an API token, sent as a session cookie; a browser's token
+    /// sent as a bearer token).
+    async fn fetch(
+        &self,
+        token: &Token,
+        kind: SessionKind,
+    ) -> Result<Option<(SessionKey, Record)>, LoadFailed> {
         let key = token.key();
         let store = &self.shared.store;
         let loaded = match store.load_now(&key, self.now) {
@@ -98,7 +127,7 @@ impl Context {
             None => store.load(&key, self.now).await,
         };
         let found = match loaded {
-            Ok(found) => found.filter(|record| !record.is_expired(self.now)),
+            Ok(found) => found.filter(|record| !record.is_expired(self.now) && record.kind == kind),
             Err(error) => {
                 tracing::error!(%error, "session store failed to load a session");
                 return Err(LoadFailed);
@@ -164,4 +193,23 @@ impl Context {
         }
         Ok(())
     }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header: `None` without such a header (the
+/// request is a browser's), `Some(None)` for one whose token is malformed.
+fn bearer_token(headers: &HeaderMap) -> Option<Option<Token>> {
+    let value = headers.get(AUTHORIZATION)?.as_bytes().trim_ascii();
+    let (scheme, token) = match value.iter().position(|b| *b == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &[][..]),
+    };
+    scheme
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| Token::parse(token.trim_ascii()))
+}
+
+/// Whether the request carries an `Authorization: Bearer` header, valid or not: such a
+/// request never uses a cookie, so cross-site request forgery does not apply to it.
+pub(crate) fn carries_bearer(headers: &HeaderMap) -> bool {
+    bearer_token(headers).is_some()
 }

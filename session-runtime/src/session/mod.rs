@@ -13,9 +13,11 @@
 //! - [`commit`]: the response phase: what the response writes to the store, and its cookie.
 //! - [`write`]: the store writes the three above share (create, rotate).
 //!
-//! [`evolution`] holds the rules for fields an older schema wrote, [`hooks`] how features
+//! [`watch`] waits for the session's end (live revocation); [`api_tokens`] mints API
+//! tokens; [`evolution`] holds the rules for fields an older schema wrote, [`hooks`] how features
 //! such as CSRF take part in a login, and [`shared`] what every request of one layer shares.
 
+pub(crate) mod api_tokens;
 pub(crate) mod commit;
 pub(crate) mod evolution;
 pub(crate) mod hooks;
@@ -25,6 +27,7 @@ pub(crate) mod per_user;
 pub(crate) mod remember;
 pub(crate) mod shared;
 pub(crate) mod state;
+pub(crate) mod watch;
 pub(crate) mod write;
 
 pub(crate) use shared::Shared;

@@ -39,12 +39,24 @@ impl Context {
         Ok(self.shared.store.delete_public(&user, id).await?)
     }
 
+    /// Ends the user's other browser sessions and every remembered device (this one's
+    /// too); API tokens stay.
     pub(crate) async fn logout_others(&self) -> Result<u64, SessionError> {
+        let Some((user, _, current)) = self.owner() else {
+            return Ok(0);
+        };
+        let ended = self.end_browser_sessions(&user, &current).await?;
+        self.drop_remember_cookie();
+        Ok(ended)
+    }
+
+    /// Ends every other session of the user, of every kind (after a password change: API
+    /// tokens and remembered devices too).
+    pub(crate) async fn end_all_others(&self) -> Result<u64, SessionError> {
         let Some((user, key, _)) = self.owner() else {
             return Ok(0);
         };
         let ended = self.shared.store.delete_user(&user, Some(&key)).await?;
-        // Every remembered device of the user ended with the others, this one's too.
         self.drop_remember_cookie();
         Ok(ended)
     }

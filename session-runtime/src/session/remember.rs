@@ -46,6 +46,9 @@ impl Context {
         let Some(remember) = self.shared.remember.as_deref() else {
             return Err(SessionError::RememberMeNotConfigured);
         };
+        if self.is_bearer() {
+            return Err(SessionError::BearerSession);
+        }
         let (user, authenticated_at, fingerprint, device, old) = {
             let st = self.state();
             let Some(user) = st.user_id().map(str::to_owned) else {

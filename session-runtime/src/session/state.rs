@@ -10,7 +10,7 @@ use http::HeaderValue;
 use super::evolution::Schemas;
 use super::shared::Shared;
 use crate::error::SessionError;
-use crate::record::{Record, Update};
+use crate::record::{Record, SessionKind, Update};
 use crate::token::{PublicId, SessionKey, Token};
 
 /// The most characters of a `User-Agent` kept as a device label.
@@ -84,6 +84,8 @@ pub(crate) struct State {
     pub(crate) remember_present: bool,
     /// The remember cookie's `Set-Cookie` for the response, if it changes.
     pub(crate) remember_cookie: Option<HeaderValue>,
+    /// The request carried `Authorization: Bearer`: an API client, which gets no cookie.
+    pub(crate) bearer: bool,
 }
 
 impl State {
@@ -226,6 +228,16 @@ impl Context {
         (self.now + self.shared.config.idle_timeout).min(absolute)
     }
 
+    /// The expiry of `record` used now: rolling for a browser's session, fixed at its
+    /// absolute deadline for the kinds without an idle timeout (API tokens, remembered
+    /// devices).
+    pub(crate) fn expiry_of(&self, record: &Record) -> SystemTime {
+        match record.kind {
+            SessionKind::Browser => self.expiry(record.absolute_expires_at),
+            _ => record.absolute_expires_at,
+        }
+    }
+
     /// How long the cookie should live.
     pub(crate) fn max_age(&self, expires_at: SystemTime) -> Duration {
         expires_at.duration_since(self.now).unwrap_or_default()
@@ -251,7 +263,7 @@ impl Context {
             absolute_expires_at: absolute,
             device,
             version: 0,
-            kind: crate::record::SessionKind::Browser,
+            kind: SessionKind::Browser,
         }
     }
 
@@ -265,6 +277,11 @@ impl Context {
     /// Runs `f` on the user id's JSON text, under the lock.
     pub(crate) fn with_user_id_json<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
         self.state().user_id().map(f)
+    }
+
+    /// Whether the request carried `Authorization: Bearer` (known once loaded).
+    pub(crate) fn is_bearer(&self) -> bool {
+        self.state().bearer
     }
 
     /// Whether the request has a stored session (loaded, or created by a login).

@@ -56,7 +56,7 @@ impl Context {
         }
         if refresh && let Some(b) = &st.bound {
             update.last_seen = Some(self.now);
-            update.expires_at = Some(self.expiry(b.record.absolute_expires_at));
+            update.expires_at = Some(self.expiry_of(&b.record));
         }
         update
     }
@@ -69,6 +69,8 @@ impl Context {
         let (old, update) = {
             let mut st = self.state();
             match &st.bound {
+                // An API client could not learn a new token: its session keeps its own.
+                _ if st.bearer => return Ok(()),
                 Some(b) if !b.fresh => {
                     let old = b.key;
                     (old, self.pending_update(&mut st, true))

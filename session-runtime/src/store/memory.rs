@@ -11,6 +11,7 @@ use dashmap::mapref::entry::Entry;
 
 use super::{SessionStore, StoreError, sweeper};
 use crate::clock::{Clock, SystemClock};
+use crate::ends::SessionEnds;
 use crate::record::{Record, SessionInfo, SessionKind, Update};
 use crate::token::{PublicId, SessionKey};
 
@@ -277,6 +278,9 @@ struct Inner {
     sweep_interval: Option<Duration>,
     sweeper_started: AtomicBool,
     clock: Arc<dyn Clock>,
+    /// Told of every record removed, for live revocation (in-process: every change is this
+    /// process's).
+    ends: Arc<SessionEnds>,
 }
 
 /// Configures a [`MemoryStore`].
@@ -458,6 +462,7 @@ impl MemoryStoreBuilder {
                 sweep_interval: self.sweep_interval,
                 sweeper_started: AtomicBool::new(false),
                 clock: self.clock,
+                ends: SessionEnds::in_process(),
             }),
         }
     }
@@ -620,9 +625,11 @@ impl Inner {
         Some(record)
     }
 
-    /// Drops a removed record from the count and the per-user index.
+    /// Drops a removed record from the count and the per-user index, and tells its
+    /// waiters it ended.
     fn forget(&self, key: &SessionKey, record: &Stored) {
         self.len.fetch_sub(1, Ordering::Relaxed);
+        self.ends.ended(&record.public_id);
         if let Some(user) = record.user_id.as_deref() {
             self.by_user
                 .remove_if_mut(user, |_, sessions| sessions.remove(&record.public_id, key));
@@ -866,6 +873,10 @@ impl SessionStore for MemoryStore {
 
     fn live_count(&self) -> Option<u64> {
         Some(self.len() as u64)
+    }
+
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
+        Some(&self.inner.ends)
     }
 
     fn load_now(

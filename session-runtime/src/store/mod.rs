@@ -12,9 +12,13 @@ mod deadline;
 mod error;
 mod memory;
 #[cfg(feature = "postgres")]
+mod pg_listen;
+#[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_listen;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 #[cfg(feature = "sqlite")]
@@ -35,6 +39,7 @@ pub use redis::{RedisStore, RedisStoreBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 
+use crate::ends::SessionEnds;
 use crate::observe::{self, Op};
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};
@@ -221,6 +226,18 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = (key, last_seen, expires_at);
         None
     }
+
+    // ---- live revocation ----
+
+    /// The hub that tells of the sessions this store ends, for
+    /// [`Session::ended`](crate::Session::ended): `None` (the default) if the store cannot
+    /// tell. A store that implements it reports, through the hub, every record it deletes
+    /// (`delete`, `delete_user`, `delete_public`; expiry needs no report), including those
+    /// another process deletes if other processes share it. The conformance suite checks
+    /// it on every store that has one.
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
+        None
+    }
 }
 
 impl<T: SessionStore> SessionStore for Arc<T> {
@@ -315,6 +332,9 @@ impl<T: SessionStore> SessionStore for Arc<T> {
     ) -> Option<Result<bool, StoreError>> {
         (**self).touch_now(key, last_seen, expires_at)
     }
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
+        (**self).session_ends()
+    }
 }
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -367,6 +387,7 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         last_seen: SystemTime,
         expires_at: SystemTime,
     ) -> Option<Result<bool, StoreError>>;
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -464,5 +485,8 @@ impl<T: SessionStore> DynStore for T {
         observe::call_now(self, Op::Touch, None, || {
             SessionStore::touch_now(self, key, last_seen, expires_at)
         })
+    }
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
+        SessionStore::session_ends(self)
     }
 }

@@ -16,9 +16,11 @@ use super::codec::{Columns, kind_from_column, record_from_columns};
 use super::deadline::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded, from_millis, to_millis,
 };
+use super::pg_listen;
 use super::sql::{DEFAULT_TABLE, TableName, encode_data, encode_set, map_err};
 use super::{SessionStore, StoreError, StoreOp, sweeper};
 use crate::clock::{Clock, SystemClock};
+use crate::ends::SessionEnds;
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};
 
@@ -80,6 +82,8 @@ struct Inner {
     /// connection.
     attempts: usize,
     sql: Queries,
+    /// Told of every session any instance sharing the table deletes, through `LISTEN`.
+    ends: Arc<SessionEnds>,
 }
 
 /// Configures a [`PostgresStore`]; see [`PostgresStore::builder`].
@@ -296,12 +300,14 @@ impl PostgresStoreBuilder {
             .idle_timeout(MAX_IDLE)
             .test_before_acquire(false)
             .connect_lazy_with(options);
+        let sql = Queries::new(&table);
         let store = PostgresStore {
             inner: Arc::new(Inner {
+                ends: pg_listen::hub(pool.clone(), sql.channel.clone()),
                 pool,
                 command_timeout: self.command_timeout,
                 attempts: self.max_connections.saturating_add(1),
-                sql: Queries::new(&table),
+                sql,
             }),
         };
         bounded(
@@ -561,6 +567,8 @@ impl fmt::Debug for PostgresStore {
 struct Queries {
     /// The table name as configured.
     table: String,
+    /// The channel its deletes notify (`pg_listen.rs`).
+    channel: String,
     /// The quoted table name.
     quoted: String,
     schema: Vec<Arc<str>>,
@@ -580,7 +588,9 @@ impl Queries {
     fn new(table: &TableName) -> Self {
         let (t, b) = (&table.quoted, &table.bare);
         let s = |sql: String| -> Arc<str> { sql.into() };
+        let channel = pg_listen::channel(&table.name);
         Self {
+            channel: channel.clone(),
             table: table.name.clone(),
             quoted: t.clone(),
             schema: vec![
@@ -636,20 +646,31 @@ impl Queries {
             touch: s(format!(
                 "UPDATE {t} SET last_seen = $2, expires_at = $3 WHERE key = $1"
             )),
-            delete: s(format!("DELETE FROM {t} WHERE key = $1")),
+            delete: s(ended(&format!("DELETE FROM {t} WHERE key = $1"), &channel)),
             list_user: s(format!(
                 "SELECT public_id, user_id, device, created_at, last_seen, expires_at, kind FROM {t} \
                  WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen DESC"
             )),
-            delete_user: s(format!(
-                "DELETE FROM {t} WHERE user_id = $1 AND ($2::bytea IS NULL OR key <> $2)"
+            delete_user: s(ended(
+                &format!("DELETE FROM {t} WHERE user_id = $1 AND ($2::bytea IS NULL OR key <> $2)"),
+                &channel,
             )),
-            delete_public: s(format!(
-                "DELETE FROM {t} WHERE public_id = $1 AND user_id = $2"
+            delete_public: s(ended(
+                &format!("DELETE FROM {t} WHERE public_id = $1 AND user_id = $2"),
+                &channel,
             )),
             sweep: s(format!("DELETE FROM {t} WHERE expires_at <= $1")),
         }
     }
+}
+
+/// `delete` (a `DELETE` statement) that also notifies `channel` of each public id it
+/// deleted, in the same statement: the notices go out when the delete commits. One row per
+/// deleted record comes back.
+fn ended(delete: &str, channel: &str) -> String {
+    format!(
+        "WITH d AS ({delete} RETURNING public_id) SELECT pg_notify('{channel}', public_id) FROM d"
+    )
 }
 
 fn corrupt(e: sqlx::Error) -> StoreError {
@@ -786,12 +807,12 @@ impl SessionStore for PostgresStore {
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let sql = &self.inner.sql;
-        let done: PgQueryResult = self
+        let ended: Vec<PgRow> = self
             .run(StoreOp::Delete, Retry::Safe, || {
                 Self::q(&sql.delete).bind(key.as_bytes().as_slice())
             })
             .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(ended.len() == 1)
     }
 
     async fn list_user(
@@ -814,26 +835,30 @@ impl SessionStore for PostgresStore {
         keep: Option<&SessionKey>,
     ) -> Result<u64, StoreError> {
         let sql = &self.inner.sql;
-        let done: PgQueryResult = self
+        let ended: Vec<PgRow> = self
             .run(StoreOp::PerUser, Retry::Safe, || {
                 Self::q(&sql.delete_user)
                     .bind(user_id)
                     .bind(keep.map(|k| k.as_bytes().as_slice()))
             })
             .await?;
-        Ok(done.rows_affected())
+        Ok(ended.len() as u64)
     }
 
     async fn delete_public(&self, user_id: &str, public_id: &PublicId) -> Result<bool, StoreError> {
         let sql = &self.inner.sql;
-        let done: PgQueryResult = self
+        let ended: Vec<PgRow> = self
             .run(StoreOp::PerUser, Retry::Safe, || {
                 Self::q(&sql.delete_public)
                     .bind(public_id.as_str())
                     .bind(user_id)
             })
             .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(ended.len() == 1)
+    }
+
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
+        Some(&self.inner.ends)
     }
 
     async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {

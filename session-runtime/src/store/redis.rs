@@ -24,8 +24,10 @@ use super::codec::{corrupt, hash_fields, kind_from_column, record_from_hash};
 use super::deadline::{
     DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, bounded, from_millis, to_millis,
 };
+use super::redis_listen;
 use super::{SessionStore, StoreError, StoreOp, sweeper};
 use crate::clock::{Clock, SystemClock};
+use crate::ends::SessionEnds;
 use crate::record::{Record, SessionInfo, SessionKind, Update};
 use crate::token::{PublicId, SessionKey};
 
@@ -77,6 +79,8 @@ struct Inner {
     conn: ConnectionManager,
     prefix: String,
     command_timeout: Duration,
+    /// Told of every session any instance sharing the prefix deletes, through pub/sub.
+    ends: Arc<SessionEnds>,
 }
 
 /// Configures a [`RedisStore`]; see [`RedisStore::builder`].
@@ -272,6 +276,7 @@ impl RedisStoreBuilder {
             .set_response_timeout(Some(self.command_timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
+        let ends = redis_listen::hub(client.clone(), redis_listen::channel(&self.prefix));
         let conn = bounded(StoreOp::Setup, self.connect_timeout, async {
             ConnectionManager::new_with_config(client, config)
                 .await
@@ -283,6 +288,7 @@ impl RedisStoreBuilder {
                 conn,
                 prefix: self.prefix,
                 command_timeout: self.command_timeout,
+                ends,
             }),
         };
         if let Some(every) = self.sweep_interval {
@@ -436,6 +442,8 @@ local function remove(hex)
     redis.call('DEL', idkey(meta[1]))
   end
   if meta[2] then redis.call('ZREM', ukey(meta[2]), hex) end
+  -- Tells every instance's waiters (`redis_listen.rs`).
+  if existed == 1 and meta[1] then redis.call('PUBLISH', prefix .. 'ended', meta[1]) end
   return existed
 end
 -- Applies an update's fields to a hash: ARGV[first] = number of removals, then the removed
@@ -818,5 +826,9 @@ impl SessionStore for RedisStore {
                 return Ok(deleted);
             }
         }
+    }
+
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
+        Some(&self.inner.ends)
     }
 }

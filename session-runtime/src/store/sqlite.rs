@@ -16,6 +16,7 @@ use super::deadline::{DEFAULT_COMMAND_TIMEOUT, bounded, from_millis, to_millis};
 use super::sql::{DEFAULT_TABLE, TableName, encode_data, map_err, merge_patch};
 use super::{SessionStore, StoreError, StoreOp, sweeper};
 use crate::clock::{Clock, SystemClock};
+use crate::ends::SessionEnds;
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};
 
@@ -62,6 +63,9 @@ struct Inner {
     reader: SqlitePool,
     command_timeout: Duration,
     sql: Queries,
+    /// Told of every session this store deletes (in-process: clones of one store share
+    /// it; a second `open` of the same file has its own).
+    ends: Arc<SessionEnds>,
 }
 
 /// Configures a [`SqliteStore`]; see [`SqliteStore::builder`].
@@ -294,6 +298,7 @@ impl SqliteStoreBuilder {
                 reader,
                 command_timeout: self.command_timeout,
                 sql,
+                ends: SessionEnds::in_process(),
             }),
         };
         if let Some(every) = self.sweep_interval {
@@ -528,19 +533,35 @@ impl Queries {
             touch: s(format!(
                 "UPDATE {t} SET last_seen = ?2, expires_at = ?3 WHERE key = ?1"
             )),
-            delete: s(format!("DELETE FROM {t} WHERE key = ?1")),
+            delete: s(format!(
+                "DELETE FROM {t} WHERE key = ?1 RETURNING public_id"
+            )),
             list_user: s(format!(
                 "SELECT public_id, user_id, device, created_at, last_seen, expires_at, kind FROM {t} \
                  WHERE user_id = ?1 AND expires_at > ?2 ORDER BY last_seen DESC"
             )),
             delete_user: s(format!(
-                "DELETE FROM {t} WHERE user_id = ?1 AND (?2 IS NULL OR key <> ?2)"
+                "DELETE FROM {t} WHERE user_id = ?1 AND (?2 IS NULL OR key <> ?2) \
+                 RETURNING public_id"
             )),
             delete_public: s(format!(
-                "DELETE FROM {t} WHERE public_id = ?1 AND user_id = ?2"
+                "DELETE FROM {t} WHERE public_id = ?1 AND user_id = ?2 RETURNING public_id"
             )),
             sweep: s(format!("DELETE FROM {t} WHERE expires_at <= ?1")),
         }
+    }
+}
+
+impl SqliteStore {
+    /// Tells the waiters of the deleted sessions (`RETURNING public_id` rows) that they
+    /// ended; how many there were.
+    fn ended(&self, rows: &[SqliteRow]) -> u64 {
+        for row in rows {
+            if let Ok(id) = row.try_get::<String, _>("public_id") {
+                self.inner.ends.ended(&PublicId::new(id));
+            }
+        }
+        rows.len() as u64
     }
 }
 
@@ -672,15 +693,15 @@ impl SessionStore for SqliteStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        let done = self
+        let rows = self
             .run(
                 StoreOp::Delete,
                 Self::q(&self.inner.sql.delete)
                     .bind(key.as_bytes().as_slice())
-                    .execute(&self.inner.writer),
+                    .fetch_all(&self.inner.writer),
             )
             .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(self.ended(&rows) == 1)
     }
 
     async fn list_user(
@@ -705,29 +726,33 @@ impl SessionStore for SqliteStore {
         user_id: &str,
         keep: Option<&SessionKey>,
     ) -> Result<u64, StoreError> {
-        let done = self
+        let rows = self
             .run(
                 StoreOp::PerUser,
                 Self::q(&self.inner.sql.delete_user)
                     .bind(user_id)
                     .bind(keep.map(|k| k.as_bytes().as_slice()))
-                    .execute(&self.inner.writer),
+                    .fetch_all(&self.inner.writer),
             )
             .await?;
-        Ok(done.rows_affected())
+        Ok(self.ended(&rows))
     }
 
     async fn delete_public(&self, user_id: &str, public_id: &PublicId) -> Result<bool, StoreError> {
-        let done = self
+        let rows = self
             .run(
                 StoreOp::PerUser,
                 Self::q(&self.inner.sql.delete_public)
                     .bind(public_id.as_str())
                     .bind(user_id)
-                    .execute(&self.inner.writer),
+                    .fetch_all(&self.inner.writer),
             )
             .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(self.ended(&rows) == 1)
+    }
+
+    fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
+        Some(&self.inner.ends)
     }
 
     async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {
