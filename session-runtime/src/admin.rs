@@ -11,6 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::clock::Clock;
 use crate::error::SessionError;
+use crate::observe::{self, Revocation};
 use crate::record::{SessionInfo, SessionKind};
 use crate::schema::{HasUserId, encode_user_id};
 use crate::store::{DynStore, SessionStore};
@@ -240,7 +241,8 @@ impl<S: HasUserId> SessionAdmin<S> {
     /// ```
     pub async fn revoke_all(&self, user_id: &S::UserId) -> Result<u64, SessionError> {
         let user = encode_user_id::<S>(user_id)?;
-        Ok(self.store.delete_user(&user, None).await?)
+        let ended = self.store.delete_user(&user, None).await;
+        Ok(observe::revoked(Revocation::Admin, ended)?)
     }
 
     /// Ends one session of the user by its public id. Returns `false` if the user has no
@@ -285,6 +287,7 @@ impl<S: HasUserId> SessionAdmin<S> {
         if !id.can_name_a_session() {
             return Ok(false);
         }
-        Ok(self.store.delete_public(&user, id).await?)
+        let ended = self.store.delete_public(&user, id).await;
+        Ok(observe::revoked(Revocation::Admin, ended)?)
     }
 }

@@ -118,6 +118,7 @@ mod extract;
 mod handle;
 mod key;
 mod layer;
+mod observe;
 mod record;
 pub mod redirect;
 mod rejection;
@@ -151,6 +152,9 @@ pub use extract::{
 };
 pub use key::{Key, SessionValue};
 pub use layer::SessionLayer;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use observe::describe_metrics;
 pub use record::{Record, SessionInfo, SessionKind, Update};
 pub use rejection::{ErrorPage, RejectionInfo};
 pub use remember::{DEFAULT_REMEMBER_FOR, Identity, RememberMe};

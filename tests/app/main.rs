@@ -16,6 +16,7 @@ mod flash;
 mod hardening;
 mod layout;
 mod live;
+mod metrics;
 mod pages;
 mod remember;
 mod secrets;

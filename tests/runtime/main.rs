@@ -22,6 +22,7 @@ mod lifecycle;
 mod live;
 mod memory_store;
 mod mount;
+mod observe;
 mod per_user;
 mod privileged;
 mod rejections;

@@ -9,6 +9,7 @@ pub mod layout;
 pub mod live;
 pub mod pages;
 pub mod passwords;
+pub mod prometheus;
 pub mod throttle;
 pub mod times;
 mod users;
@@ -225,6 +226,7 @@ pub fn router(store: impl SessionStore, users: Arc<Users>) -> Router {
 /// bodies, which a cross-site form cannot send, and gets the origin check. Every response
 /// forbids framing ([`headers::deny_framing`]).
 pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options) -> Router {
+    prometheus::handle(); // the recorder, before the first request records anything
     let throttle = || {
         Arc::new(Throttle::new(
             MAX_FAILURES,
@@ -265,6 +267,7 @@ pub fn router_with(store: impl SessionStore, users: Arc<Users>, options: Options
         .merge(pages)
         .route("/ws", get(live::ws))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(prometheus::metrics))
         .with_state(state)
         .layer(
             SessionLayer::new(store, session_config(options.clock))

@@ -241,7 +241,8 @@ where
         }
         let config = self.config.clone();
         Box::pin(async move {
-            match check(&config, req).await {
+            let checked = check(&config, req).await;
+            match checked.inspect_err(crate::observe::csrf_refused) {
                 Ok(req) => inner.call(req).await,
                 Err(rejection) => Ok(rejection.into_response()),
             }

@@ -281,6 +281,7 @@ impl<S: HasUserId, P: Policy<S>, St: Send + Sync> FromRequestParts<St> for Guard
         Self::check(parts)
             .await
             .map_err(|refusal| refusal.into_rejection::<S, P>(parts))
+            .inspect_err(|rejection| crate::observe::guard_refused(P::NAME, rejection))
     }
 }
 

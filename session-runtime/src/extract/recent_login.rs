@@ -184,6 +184,7 @@ impl<S: HasUserId, St: Send + Sync, const MAX_AGE_SECS: u64> FromRequestParts<St
             .and_then(|at| ctx.now.duration_since(at).ok())
             .is_some_and(|age| age <= Duration::from_secs(MAX_AGE_SECS));
         if !fresh {
+            crate::observe::stale_login_refused();
             return Err(RecentLoginRejection::Stale {
                 login_redirect: login_redirect(parts, &ctx.shared.config),
             });

@@ -231,7 +231,7 @@ impl<S: SessionSchema> Session<S> {
     /// }
     /// ```
     pub async fn logout(&self) -> Result<(), SessionError> {
-        self.ctx().logout().await
+        crate::observe::logout(self.ctx().logout().await)
     }
 
     /// Moves the session to a new token (the old one is dead at once), keeping its data.
@@ -571,7 +571,8 @@ impl<S: HasUserId> Session<S> {
     /// }
     /// ```
     pub async fn revoke_session(&self, id: &PublicId) -> Result<bool, SessionError> {
-        self.ctx().revoke_mine(id).await
+        let ended = self.ctx().revoke_mine(id).await;
+        crate::observe::revoked(crate::observe::Revocation::Revoke, ended)
     }
 
     /// Ends the logged-in user's other browser sessions and every remembered device (this
@@ -599,7 +600,8 @@ impl<S: HasUserId> Session<S> {
     /// }
     /// ```
     pub async fn logout_others(&self) -> Result<u64, SessionError> {
-        self.ctx().logout_others().await
+        let ended = self.ctx().logout_others().await;
+        crate::observe::revoked(crate::observe::Revocation::LogoutOthers, ended)
     }
 
     /// Ends every session of the logged-in user, this one included (its cookie is removed).
@@ -625,7 +627,8 @@ impl<S: HasUserId> Session<S> {
     /// }
     /// ```
     pub async fn logout_everywhere(&self) -> Result<u64, SessionError> {
-        self.ctx().logout_everywhere().await
+        let ended = self.ctx().logout_everywhere().await;
+        crate::observe::revoked(crate::observe::Revocation::LogoutEverywhere, ended)
     }
 
     /// After the user changed their password: keeps this session under a new token (the
@@ -657,7 +660,8 @@ impl<S: HasUserId> Session<S> {
     /// ```
     pub async fn password_changed(&self) -> Result<u64, SessionError> {
         self.rotate().await?;
-        self.ctx().end_all_others().await
+        let ended = self.ctx().end_all_others().await;
+        crate::observe::revoked(crate::observe::Revocation::PasswordChange, ended)
     }
 
     /// When the user last proved their identity in this session (the login), or `None`

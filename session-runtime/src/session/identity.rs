@@ -56,6 +56,7 @@ impl Context {
             self.enforce_session_cap(user, &record.public_id, max).await;
         }
         self.state().bind(token, key, record, true);
+        crate::observe::login(crate::observe::Login::Login);
         Ok(())
     }
 

@@ -160,6 +160,7 @@ impl Context {
                     tracing::error!(%error, "session store failed to delete a stale session");
                     return Err(LoadFailed);
                 }
+                crate::observe::revocations(crate::observe::Revocation::AuthHash, 1);
                 Ok(false)
             }
             Err(error) => {

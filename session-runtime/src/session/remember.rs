@@ -154,7 +154,8 @@ impl Context {
                 "a replaced remember-me token was presented again (a copied cookie?); \
                  ending every session of its user"
             );
-            if let Err(error) = store.delete_user(&user, None).await {
+            let how = crate::observe::Revocation::RememberReplay;
+            if let Err(error) = crate::observe::revoked(how, store.delete_user(&user, None).await) {
                 tracing::error!(%error, "session store failed to end the sessions of a replayed remember-me token");
                 return Err(LoadFailed);
             }
@@ -238,6 +239,7 @@ impl Context {
         }
         self.state().remember_series = Some(*series_key);
         tracing::info!(series = %series.public_id, "logged a remembered device in again");
+        crate::observe::login(crate::observe::Login::Remembered);
         Ok(Some((token, key, record)))
     }
 

@@ -95,6 +95,7 @@ impl Context {
             }
             st.rotate_pending = false;
             st.cookie = super::state::CookieOut::Set;
+            crate::observe::rotated();
         } else {
             st.end();
         }

@@ -871,6 +871,10 @@ impl SessionStore for MemoryStore {
         Ok(self.inner.sweep(now))
     }
 
+    fn live_count(&self) -> Option<u64> {
+        Some(self.len() as u64)
+    }
+
     fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
         Some(&self.inner.ends)
     }

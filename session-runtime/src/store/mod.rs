@@ -44,6 +44,7 @@ pub use redis_cluster::{RedisClusterStore, RedisClusterStoreBuilder};
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 
 use crate::ends::SessionEnds;
+use crate::observe::{self, Op};
 use crate::record::{Record, SessionInfo, Update};
 use crate::token::{PublicId, SessionKey};
 
@@ -156,6 +157,35 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Ok(()) }
     /// ```
     fn sweep(&self, now: SystemTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    // ---- for the operator ----
+
+    /// The store's name in the `store` field of its calls' `tracing` spans and the `store`
+    /// label of the session metrics: by default the type's name without its module path or
+    /// generic arguments (`MemoryStore`, `SqliteStore`). Override it to tell two stores of
+    /// one type apart.
+    ///
+    /// ```
+    /// use session_runtime::{MemoryStore, SessionStore as _};
+    ///
+    /// assert_eq!(MemoryStore::new().name(), "MemoryStore");
+    /// ```
+    fn name(&self) -> &'static str {
+        crate::observe::type_name::<Self>()
+    }
+
+    /// How many records the store holds, if it can tell without a round trip (the
+    /// `sessions_live` gauge of the `metrics` feature); `None` (the default) if it cannot.
+    /// Remembered devices' series count as records.
+    ///
+    /// ```
+    /// use session_runtime::{MemoryStore, SessionStore as _};
+    ///
+    /// assert_eq!(MemoryStore::new().live_count(), Some(0));
+    /// ```
+    fn live_count(&self) -> Option<u64> {
+        None
+    }
 
     // ---- without waiting ----
     //
@@ -279,6 +309,12 @@ impl<T: SessionStore> SessionStore for Arc<T> {
     fn sweep(&self, now: SystemTime) -> impl Future<Output = Result<u64, StoreError>> + Send {
         (**self).sweep(now)
     }
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn live_count(&self) -> Option<u64> {
+        (**self).live_count()
+    }
     fn load_now(
         &self,
         key: &SessionKey,
@@ -305,9 +341,11 @@ impl<T: SessionStore> SessionStore for Arc<T> {
     }
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// The object-safe form of [`SessionStore`] that the per-request context holds.
+/// The object-safe form of [`SessionStore`] that the per-request context holds. Every
+/// call through it is observed (a span; with the `metrics` feature, metrics): see
+/// `observe.rs`.
 pub(crate) trait DynStore: Send + Sync + 'static {
     fn load<'a>(&'a self, key: &'a SessionKey, now: SystemTime) -> BoxFuture<'a, Option<Record>>;
     fn create<'a>(&'a self, key: &'a SessionKey, record: &'a Record) -> BoxFuture<'a, ()>;
@@ -358,13 +396,24 @@ pub(crate) trait DynStore: Send + Sync + 'static {
 
 impl<T: SessionStore> DynStore for T {
     fn load<'a>(&'a self, key: &'a SessionKey, now: SystemTime) -> BoxFuture<'a, Option<Record>> {
-        Box::pin(SessionStore::load(self, key, now))
+        observe::call(self, Op::Load, None, SessionStore::load(self, key, now))
     }
     fn create<'a>(&'a self, key: &'a SessionKey, record: &'a Record) -> BoxFuture<'a, ()> {
-        Box::pin(SessionStore::create(self, key, record))
+        let id = Some(&record.public_id);
+        observe::call(
+            self,
+            Op::Create,
+            id,
+            SessionStore::create(self, key, record),
+        )
     }
     fn update<'a>(&'a self, key: &'a SessionKey, update: &'a Update) -> BoxFuture<'a, bool> {
-        Box::pin(SessionStore::update(self, key, update))
+        observe::call(
+            self,
+            Op::Update,
+            None,
+            SessionStore::update(self, key, update),
+        )
     }
     fn rotate<'a>(
         &'a self,
@@ -372,7 +421,8 @@ impl<T: SessionStore> DynStore for T {
         new: &'a SessionKey,
         update: &'a Update,
     ) -> BoxFuture<'a, bool> {
-        Box::pin(SessionStore::rotate(self, old, new, update))
+        let call = SessionStore::rotate(self, old, new, update);
+        observe::call(self, Op::Rotate, None, call)
     }
     fn touch<'a>(
         &'a self,
@@ -380,44 +430,55 @@ impl<T: SessionStore> DynStore for T {
         last_seen: SystemTime,
         expires_at: SystemTime,
     ) -> BoxFuture<'a, bool> {
-        Box::pin(SessionStore::touch(self, key, last_seen, expires_at))
+        let call = SessionStore::touch(self, key, last_seen, expires_at);
+        observe::call(self, Op::Touch, None, call)
     }
     fn delete<'a>(&'a self, key: &'a SessionKey) -> BoxFuture<'a, bool> {
-        Box::pin(SessionStore::delete(self, key))
+        observe::call(self, Op::Delete, None, SessionStore::delete(self, key))
     }
     fn list_user<'a>(
         &'a self,
         user_id: &'a str,
         now: SystemTime,
     ) -> BoxFuture<'a, Vec<SessionInfo>> {
-        Box::pin(SessionStore::list_user(self, user_id, now))
+        let call = SessionStore::list_user(self, user_id, now);
+        observe::call(self, Op::ListUser, None, call)
     }
     fn delete_user<'a>(
         &'a self,
         user_id: &'a str,
         keep: Option<&'a SessionKey>,
     ) -> BoxFuture<'a, u64> {
-        Box::pin(SessionStore::delete_user(self, user_id, keep))
+        let call = SessionStore::delete_user(self, user_id, keep);
+        observe::call(self, Op::DeleteUser, None, call)
     }
     fn delete_public<'a>(
         &'a self,
         user_id: &'a str,
         public_id: &'a PublicId,
     ) -> BoxFuture<'a, bool> {
-        Box::pin(SessionStore::delete_public(self, user_id, public_id))
+        let call = SessionStore::delete_public(self, user_id, public_id);
+        observe::call(self, Op::DeletePublic, Some(public_id), call)
     }
     fn load_now(
         &self,
         key: &SessionKey,
         now: SystemTime,
     ) -> Option<Result<Option<Record>, StoreError>> {
-        SessionStore::load_now(self, key, now)
+        observe::call_now(self, Op::Load, None, || {
+            SessionStore::load_now(self, key, now)
+        })
     }
     fn create_now(&self, key: &SessionKey, record: &Record) -> Option<Result<(), StoreError>> {
-        SessionStore::create_now(self, key, record)
+        let id = Some(&record.public_id);
+        observe::call_now(self, Op::Create, id, || {
+            SessionStore::create_now(self, key, record)
+        })
     }
     fn update_now(&self, key: &SessionKey, update: &Update) -> Option<Result<bool, StoreError>> {
-        SessionStore::update_now(self, key, update)
+        observe::call_now(self, Op::Update, None, || {
+            SessionStore::update_now(self, key, update)
+        })
     }
     fn touch_now(
         &self,
@@ -425,7 +486,9 @@ impl<T: SessionStore> DynStore for T {
         last_seen: SystemTime,
         expires_at: SystemTime,
     ) -> Option<Result<bool, StoreError>> {
-        SessionStore::touch_now(self, key, last_seen, expires_at)
+        observe::call_now(self, Op::Touch, None, || {
+            SessionStore::touch_now(self, key, last_seen, expires_at)
+        })
     }
     fn session_ends(&self) -> Option<&Arc<SessionEnds>> {
         SessionStore::session_ends(self)
