@@ -685,7 +685,10 @@ async fn per_user_operations_and_the_sweep_use_indexes() {
         format!("SELECT * FROM {t} WHERE user_id = '1' AND expires_at > 1"),
         format!("DELETE FROM {t} WHERE user_id = '1' AND (NULL::bytea IS NULL OR key <> NULL)"),
         format!("DELETE FROM {t} WHERE public_id = 'x' AND user_id = '1'"),
-        format!("DELETE FROM {t} WHERE expires_at <= 1"),
+        format!(
+            "DELETE FROM {t} WHERE key IN \
+             (SELECT key FROM {t} WHERE expires_at <= 1 LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+        ),
     ] {
         let plan: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN {query}")))
             .fetch_all(&mut conn)
@@ -738,5 +741,37 @@ async fn connecting_twice_is_an_idempotent_migration() {
     let (a, b) = tokio::join!(schema.store(), schema.store());
     drop((a, b));
     drop(schema.store().await);
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn a_sweep_deletes_every_expired_session_in_bounded_batches() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    let store = schema.store().await;
+    let (live, t) = (store_suite::key(), store_suite::now());
+    store
+        .create(&live, &store_suite::record(Some("1"), &[], t))
+        .await
+        .unwrap();
+    // More expired sessions than one batch deletes (1,000), expired in 1970.
+    let mut admin = sqlx::PgConnection::connect(&schema.url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO \"{}\".sessions (key, public_id, data, created_at, last_seen, expires_at, \
+         absolute_expires_at, version) \
+         SELECT sha256(i::text::bytea), 'swept-' || i, '{{}}', 0, 0, 1, 1, 0 \
+         FROM generate_series(1, 2500) AS i",
+        schema.name
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(store.sweep(t).await.unwrap(), 2_500);
+    assert!(
+        store.load(&live, t).await.unwrap().is_some(),
+        "the live one stays"
+    );
+    assert_eq!(store.sweep(t).await.unwrap(), 0);
     schema.drop().await;
 }

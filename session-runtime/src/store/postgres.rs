@@ -24,6 +24,8 @@ use crate::token::{PublicId, SessionKey};
 
 /// Connections idle for longer than this are closed by the pool.
 const MAX_IDLE: Duration = Duration::from_secs(60);
+/// How many expired sessions one sweep statement deletes.
+const SWEEP_BATCH: u64 = 1_000;
 
 /// Sessions in PostgreSQL: every app instance that reaches the database sees the same
 /// sessions.
@@ -664,7 +666,12 @@ impl Queries {
             delete_public: s(format!(
                 "DELETE FROM {t} WHERE public_id = $1 AND user_id = $2"
             )),
-            sweep: s(format!("DELETE FROM {t} WHERE expires_at <= $1")),
+            // One bounded batch: each is its own short transaction, rows that a request holds
+            // locked are left for the next sweep rather than waited for.
+            sweep: s(format!(
+                "DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE expires_at <= $1 \
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            )),
         }
     }
 }
@@ -887,10 +894,22 @@ impl SessionStore for PostgresStore {
     }
 
     async fn sweep(&self, now: SystemTime) -> Result<u64, StoreError> {
+        // In batches, each its own statement (within the command timeout) and transaction,
+        // so a sweep of a million expired sessions holds no lock for long and never one
+        // that a live session's request waits for.
         let sql = &self.inner.sql;
-        let done: PgQueryResult = self
-            .run(StoreOp::Sweep, || Self::q(&sql.sweep).bind(to_millis(now)))
-            .await?;
-        Ok(done.rows_affected())
+        let batch = i64::try_from(SWEEP_BATCH).unwrap_or(i64::MAX);
+        let mut deleted = 0;
+        loop {
+            let done: PgQueryResult = self
+                .run(StoreOp::Sweep, || {
+                    Self::q(&sql.sweep).bind(to_millis(now)).bind(batch)
+                })
+                .await?;
+            deleted += done.rows_affected();
+            if done.rows_affected() < SWEEP_BATCH {
+                return Ok(deleted);
+            }
+        }
     }
 }
