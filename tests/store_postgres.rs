@@ -686,8 +686,8 @@ async fn per_user_operations_and_the_sweep_use_indexes() {
         format!("DELETE FROM {t} WHERE user_id = '1' AND (NULL::bytea IS NULL OR key <> NULL)"),
         format!("DELETE FROM {t} WHERE public_id = 'x' AND user_id = '1'"),
         format!(
-            "DELETE FROM {t} WHERE key IN \
-             (SELECT key FROM {t} WHERE expires_at <= 1 LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+            "DELETE FROM {t} WHERE ctid = ANY(ARRAY(\
+             SELECT ctid FROM {t} WHERE expires_at <= 1 LIMIT 1000))"
         ),
     ] {
         let plan: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN {query}")))
