@@ -12,6 +12,7 @@
 //! cargo bench -p session-benches --bench stores                    # a few minutes
 //! cargo bench -p session-benches --bench stores -- --smoke         # tiny sizes: proves it runs
 //! cargo bench -p session-benches --bench stores -- --sweep 1000000 # the million-session sweep
+//! cargo bench -p session-benches --bench stores -- --only requests # or growth, or sweep
 //! ```
 //!
 //! Every variant serves the same three routes with the same handler bodies on axum 0.8
