@@ -35,8 +35,10 @@ impl Context {
         let mut record = self.new_record(Some(user), data, device);
         let (token, key) = self.create_record(&mut record).await?;
         let user = record.user_id.as_deref().unwrap_or_default();
+        // Boxed, as is the cap below: paths that only some configurations take, whose
+        // futures would otherwise make every login's larger (and every login moves it).
         let ended_others = if exclusive {
-            self.end_others(user, &record.public_id).await
+            Box::pin(self.end_others(user, &record.public_id)).await
         } else {
             Ok(())
         };
@@ -53,7 +55,7 @@ impl Context {
             return Err(error.into());
         }
         if !exclusive && let Some(max) = self.shared.config.max_sessions_per_user {
-            self.enforce_session_cap(user, &record.public_id, max).await;
+            Box::pin(self.enforce_session_cap(user, &record.public_id, max)).await;
         }
         self.state().bind(token, key, record, true);
         crate::observe::login(crate::observe::Login::Login);
