@@ -88,8 +88,7 @@ async fn settle() {
 
 fn live_bytes(region: &Region<'_, System>) -> isize {
     let stats = region.change();
-    stats.bytes_allocated as isize - stats.bytes_deallocated as isize
-        + stats.bytes_reallocated
+    stats.bytes_allocated as isize - stats.bytes_deallocated as isize + stats.bytes_reallocated
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -100,7 +99,11 @@ async fn main() {
     let app = app(store.clone());
     let mut cookies = Vec::with_capacity(n);
     for i in 0..n {
-        cookies.push(call(&app, "POST", &format!("/login/{i}"), None).await.unwrap());
+        cookies.push(
+            call(&app, "POST", &format!("/login/{i}"), None)
+                .await
+                .unwrap(),
+        );
     }
     // Warm up the hub's map, the timer wheel and the task allocator.
     let warm = call(&app, "POST", "/login/999999999", None).await.unwrap();
@@ -113,7 +116,9 @@ async fn main() {
     }
     settle().await;
     let held = live_bytes(&region);
-    let hub = store.session_ends().expect("the memory store tells of ends");
+    let hub = store
+        .session_ends()
+        .expect("the memory store tells of ends");
     assert_eq!(hub.waiting(), n + 1, "every wait is registered");
     println!(
         "{n} idle waits hold {held} bytes: {} bytes per wait",
