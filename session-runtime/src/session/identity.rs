@@ -57,7 +57,7 @@ impl Context {
         if !exclusive && let Some(max) = self.shared.config.max_sessions_per_user {
             Box::pin(self.enforce_session_cap(user, &record.public_id, max)).await;
         }
-        self.state().bind(token, key, record, true);
+        self.state().bind(token, key, Box::new(record), true);
         crate::observe::login(crate::observe::Login::Login);
         Ok(())
     }

@@ -96,7 +96,7 @@ impl Context {
     /// the first to finish is adopted.
     fn adopt(
         &self,
-        found: Result<Option<(Token, SessionKey, Record)>, LoadFailed>,
+        found: Result<Option<(Token, SessionKey, Box<Record>)>, LoadFailed>,
         had_cookie: bool,
         restored: bool,
     ) -> Result<(), LoadFailed> {
@@ -121,7 +121,7 @@ impl Context {
         &self,
         token: &Token,
         kind: SessionKind,
-    ) -> Result<Option<(SessionKey, Record)>, LoadFailed> {
+    ) -> Result<Option<(SessionKey, Box<Record>)>, LoadFailed> {
         let key = token.key();
         let store = &self.shared.store;
         let loaded = match store.load_now(&key, self.now) {
@@ -135,7 +135,7 @@ impl Context {
                 return Err(LoadFailed);
             }
         };
-        let Some(record) = found else {
+        let Some(record) = found.map(Box::new) else {
             return Ok(None);
         };
         // Only with an auth hash check configured; boxed, so that the load's future (which
