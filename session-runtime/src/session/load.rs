@@ -8,6 +8,7 @@ use super::state::{Context, CookieOut, LoadFailed};
 use crate::cookie::{MAX_CANDIDATES, read_session_cookie};
 use crate::key::Check;
 use crate::record::{Record, SessionKind};
+use crate::store::StoreError;
 use crate::token::{SessionKey, Token};
 
 impl Context {
@@ -124,18 +125,15 @@ impl Context {
     ) -> Result<Option<(SessionKey, Box<Record>)>, LoadFailed> {
         let key = token.key();
         let store = &self.shared.store;
-        let loaded = match store.load_now(&key, self.now) {
-            Some(loaded) => loaded,
-            None => store.load(&key, self.now).await,
+        // `if let`, not `match`: the store's answer is out of the future's state before the
+        // wait (the scrutinee is dropped before `else`), so the future does not carry a
+        // record-sized slot for it; `live` takes the answer by value, likewise.
+        let loaded = if let Some(loaded) = store.load_now(&key, self.now) {
+            loaded
+        } else {
+            store.load(&key, self.now).await
         };
-        let found = match loaded {
-            Ok(found) => found.filter(|record| !record.is_expired(self.now) && record.kind == kind),
-            Err(error) => {
-                tracing::error!(%error, "session store failed to load a session");
-                return Err(LoadFailed);
-            }
-        };
-        let Some(record) = found.map(Box::new) else {
+        let Some(record) = self.live(loaded, kind)? else {
             return Ok(None);
         };
         // Only with an auth hash check configured; boxed, so that the load's future (which
@@ -146,6 +144,23 @@ impl Context {
             return Ok(None);
         }
         Ok(Some((key, record)))
+    }
+
+    /// The record of a store's answer to a load, boxed, if it is live and of `kind`.
+    fn live(
+        &self,
+        loaded: Result<Option<Record>, StoreError>,
+        kind: SessionKind,
+    ) -> Result<Option<Box<Record>>, LoadFailed> {
+        match loaded {
+            Ok(found) => Ok(found
+                .filter(|record| !record.is_expired(self.now) && record.kind == kind)
+                .map(Box::new)),
+            Err(error) => {
+                tracing::error!(%error, "session store failed to load a session");
+                Err(LoadFailed)
+            }
+        }
     }
 
     /// Runs the auth hash check, if configured, on a logged-in record; a record whose
