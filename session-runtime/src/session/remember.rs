@@ -104,7 +104,8 @@ impl Context {
     pub(crate) async fn forget_device(&self) -> Result<(), StoreError> {
         let series = self.state().remember_series;
         if let Some(series) = &series {
-            self.delete_record(series).await?;
+            // Boxed: only a remembered device has a series, and every login waits here.
+            Box::pin(self.delete_record(series)).await?;
         }
         self.drop_remember_cookie();
         Ok(())
