@@ -153,9 +153,10 @@ impl Context {
         kind: SessionKind,
     ) -> Result<Option<Box<Record>>, LoadFailed> {
         match loaded {
-            Ok(found) => Ok(found
-                .filter(|record| !record.is_expired(self.now) && record.kind == kind)
-                .map(Box::new)),
+            Ok(Some(record)) if !record.is_expired(self.now) && record.kind == kind => {
+                Ok(Some(Box::new(record)))
+            }
+            Ok(_) => Ok(None),
             Err(error) => {
                 tracing::error!(%error, "session store failed to load a session");
                 Err(LoadFailed)

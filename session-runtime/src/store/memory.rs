@@ -735,19 +735,16 @@ impl Inner {
 impl MemoryStore {
     fn load_record(&self, key: &SessionKey, now: SystemTime) -> Option<Record> {
         self.ensure_sweeper();
-        let found = self
-            .inner
-            .records
-            .get(key)
-            .map(|r| (!r.is_expired(now)).then(|| r.to_record()));
-        match found {
-            Some(Some(record)) => Some(record),
-            Some(None) => {
-                self.inner.remove_if_expired(key, now);
-                None
-            }
-            None => None,
+        // The record is built straight into the answer (no `Option<Option<Record>>` to
+        // unwrap: each step was a copy of it).
+        match self.inner.records.get(key) {
+            None => return None,
+            Some(r) if !r.is_expired(now) => return Some(r.to_record()),
+            Some(_) => {}
         }
+        // Expired. The read guard is gone here: the removal takes the shard's write lock.
+        self.inner.remove_if_expired(key, now);
+        None
     }
 
     fn create_record(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
