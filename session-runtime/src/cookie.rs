@@ -96,7 +96,10 @@ pub(crate) fn read_session_cookie(
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(header.as_bytes()),
         };
-        for cookie in Cookie::split_parse(text.as_ref()).flatten() {
+        for cookie in Cookie::split_parse(text.as_ref()) {
+            let Ok(cookie) = cookie else {
+                continue;
+            };
             if cookie.name() != name {
                 continue;
             }

@@ -18,6 +18,7 @@ use std::task::{Context as TaskContext, Poll, ready};
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse as _, Response};
 use bytes::Bytes;
+use http::header::Entry;
 use http::header::{ACCEPT, CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request};
 use pin_project_lite::pin_project;
@@ -255,8 +256,16 @@ fn finish(
 /// Adds `Cookie` to the response's `Vary`, merged into one header with what the handler set
 /// (`Vary: *` already covers it, and a `Cookie` there is kept as it is).
 fn vary_on_cookie(headers: &mut HeaderMap) {
+    // One lookup of `Vary` (an entry), not one to read it and another to write it.
+    let mut entry = match headers.entry(VARY) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(HeaderValue::from_static("Cookie"));
+            return;
+        }
+        Entry::Occupied(occupied) => occupied,
+    };
     let mut named: Vec<&str> = Vec::new();
-    for value in headers.get_all(VARY) {
+    for value in entry.iter() {
         // A value that is not text is kept as a whole, as an opaque list item.
         let Ok(text) = value.to_str() else {
             return;
@@ -278,5 +287,5 @@ fn vary_on_cookie(headers: &mut HeaderMap) {
             Err(_) => return,
         }
     };
-    headers.insert(VARY, value);
+    entry.insert(value);
 }

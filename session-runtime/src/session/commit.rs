@@ -107,7 +107,7 @@ impl Context {
         match plan {
             Plan::Create(mut record) => {
                 let (token, key) = self.create_record(&mut record).await?;
-                self.state().bind(token, key, *record, true);
+                self.state().bind(token, key, record, true);
             }
             Plan::Delete(key) => {
                 self.delete_record(&key).await?;

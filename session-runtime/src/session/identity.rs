@@ -32,11 +32,14 @@ impl Context {
         for hook in &self.shared.login_hooks {
             hook.on_login(&mut data)?;
         }
-        let mut record = self.new_record(Some(user), data, device);
+        // Boxed from the start, as `Bound` keeps it: the future does not carry it whole.
+        let mut record = Box::new(self.new_record(Some(user), data, device));
         let (token, key) = self.create_record(&mut record).await?;
         let user = record.user_id.as_deref().unwrap_or_default();
+        // Boxed, as is the cap below: paths that only some configurations take, whose
+        // futures would otherwise make every login's larger (and every login moves it).
         let ended_others = if exclusive {
-            self.end_others(user, &record.public_id).await
+            Box::pin(self.end_others(user, &record.public_id)).await
         } else {
             Ok(())
         };
@@ -53,7 +56,7 @@ impl Context {
             return Err(error.into());
         }
         if !exclusive && let Some(max) = self.shared.config.max_sessions_per_user {
-            self.enforce_session_cap(user, &record.public_id, max).await;
+            Box::pin(self.enforce_session_cap(user, &record.public_id, max)).await;
         }
         self.state().bind(token, key, record, true);
         crate::observe::login(crate::observe::Login::Login);

@@ -8,6 +8,7 @@ use super::state::{Context, CookieOut, LoadFailed};
 use crate::cookie::{MAX_CANDIDATES, read_session_cookie};
 use crate::key::Check;
 use crate::record::{Record, SessionKind};
+use crate::store::StoreError;
 use crate::token::{SessionKey, Token};
 
 impl Context {
@@ -79,7 +80,9 @@ impl Context {
             }
             match cookie {
                 Some(cookie) if matches!(found, Ok(None)) => {
-                    found = self.restore(remember, cookie).await;
+                    // Boxed: a rare path whose future is larger than the rest of the load's
+                    // together, and every request would otherwise carry (and move) it.
+                    found = Box::pin(self.restore(remember, cookie)).await;
                     restored = matches!(found, Ok(Some(_)));
                 }
                 // A remember cookie that is not `SERIES.TOKEN`: it logs nobody in.
@@ -94,7 +97,7 @@ impl Context {
     /// the first to finish is adopted.
     fn adopt(
         &self,
-        found: Result<Option<(Token, SessionKey, Record)>, LoadFailed>,
+        found: Result<Option<(Token, SessionKey, Box<Record>)>, LoadFailed>,
         had_cookie: bool,
         restored: bool,
     ) -> Result<(), LoadFailed> {
@@ -119,27 +122,46 @@ impl Context {
         &self,
         token: &Token,
         kind: SessionKind,
-    ) -> Result<Option<(SessionKey, Record)>, LoadFailed> {
+    ) -> Result<Option<(SessionKey, Box<Record>)>, LoadFailed> {
         let key = token.key();
         let store = &self.shared.store;
-        let loaded = match store.load_now(&key, self.now) {
-            Some(loaded) => loaded,
-            None => store.load(&key, self.now).await,
+        // `if let`, not `match`: the store's answer is out of the future's state before the
+        // wait (the scrutinee is dropped before `else`), so the future does not carry a
+        // record-sized slot for it; `live` takes the answer by value, likewise.
+        let loaded = if let Some(loaded) = store.load_now(&key, self.now) {
+            loaded
+        } else {
+            store.load(&key, self.now).await
         };
-        let found = match loaded {
-            Ok(found) => found.filter(|record| !record.is_expired(self.now) && record.kind == kind),
-            Err(error) => {
-                tracing::error!(%error, "session store failed to load a session");
-                return Err(LoadFailed);
-            }
-        };
-        let Some(record) = found else {
+        let Some(record) = self.live(loaded, kind)? else {
             return Ok(None);
         };
-        if !self.credentials_still_valid(&key, &record).await? {
+        // Only with an auth hash check configured; boxed, so that the load's future (which
+        // every request moves around) does not carry the check's.
+        if self.shared.auth.is_some()
+            && !Box::pin(self.credentials_still_valid(&key, &record)).await?
+        {
             return Ok(None);
         }
         Ok(Some((key, record)))
+    }
+
+    /// The record of a store's answer to a load, boxed, if it is live and of `kind`.
+    fn live(
+        &self,
+        loaded: Result<Option<Record>, StoreError>,
+        kind: SessionKind,
+    ) -> Result<Option<Box<Record>>, LoadFailed> {
+        match loaded {
+            Ok(Some(record)) if !record.is_expired(self.now) && record.kind == kind => {
+                Ok(Some(Box::new(record)))
+            }
+            Ok(_) => Ok(None),
+            Err(error) => {
+                tracing::error!(%error, "session store failed to load a session");
+                Err(LoadFailed)
+            }
+        }
     }
 
     /// Runs the auth hash check, if configured, on a logged-in record; a record whose

@@ -104,7 +104,8 @@ impl Context {
     pub(crate) async fn forget_device(&self) -> Result<(), StoreError> {
         let series = self.state().remember_series;
         if let Some(series) = &series {
-            self.delete_record(series).await?;
+            // Boxed: only a remembered device has a series, and every login waits here.
+            Box::pin(self.delete_record(series)).await?;
         }
         self.drop_remember_cookie();
         Ok(())
@@ -131,7 +132,7 @@ impl Context {
         &self,
         remember: &Remember,
         cookie: RememberCookie,
-    ) -> Result<Option<(Token, SessionKey, Record)>, LoadFailed> {
+    ) -> Result<Option<(Token, SessionKey, Box<Record>)>, LoadFailed> {
         let series_key = cookie.series.key();
         let store = &self.shared.store;
         let series = match store.load(&series_key, self.now).await {
@@ -179,7 +180,7 @@ impl Context {
         series_key: &SessionKey,
         series: &Record,
         cookie: &RememberCookie,
-    ) -> Result<Option<(Token, SessionKey, Record)>, LoadFailed> {
+    ) -> Result<Option<(Token, SessionKey, Box<Record>)>, LoadFailed> {
         let user = series.user_id.as_deref().unwrap_or_default();
         // A password change since the device was remembered ends the series here.
         if !self.credentials_still_valid(series_key, series).await? {
@@ -240,7 +241,7 @@ impl Context {
         self.state().remember_series = Some(*series_key);
         tracing::info!(series = %series.public_id, "logged a remembered device in again");
         crate::observe::login(crate::observe::Login::Remembered);
-        Ok(Some((token, key, record)))
+        Ok(Some((token, key, Box::new(record))))
     }
 
     /// Replaces the presented token with a new one, and sends it. `false` if the series

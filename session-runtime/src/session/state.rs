@@ -38,7 +38,9 @@ pub(crate) struct Bound {
     pub(crate) token: Token,
     pub(crate) key: SessionKey,
     /// The record as the store has it, with every change this request saved applied.
-    pub(crate) record: Record,
+    /// Boxed where it is loaded: the load hands it through several futures and the
+    /// state, and a box moves as one word where the record is 192 bytes.
+    pub(crate) record: Box<Record>,
     /// Created during this request: its token has never been sent, so it needs no rotation.
     pub(crate) fresh: bool,
 }
@@ -104,7 +106,7 @@ impl State {
     }
 
     /// Binds the request to a record (loaded, or created by a login), with no pending change.
-    pub(crate) fn bind(&mut self, token: Token, key: SessionKey, record: Record, fresh: bool) {
+    pub(crate) fn bind(&mut self, token: Token, key: SessionKey, record: Box<Record>, fresh: bool) {
         self.bound = Some(Bound {
             token,
             key,

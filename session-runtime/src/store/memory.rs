@@ -64,8 +64,44 @@ struct Stored {
     expires_at: Nanos,
     absolute_expires_at: Nanos,
     authenticated_at: Nanos,
-    version: u64,
-    kind: SessionKind,
+    version: VersionAndKind,
+}
+
+/// A record's version and kind in one word: the kind alone, a byte, would cost the struct a
+/// word of padding (8 bytes a session). The version keeps the low 56 bits (more writes than
+/// a session will ever see), the kind the top byte.
+#[derive(Clone, Copy)]
+struct VersionAndKind(u64);
+
+impl VersionAndKind {
+    const VERSION_BITS: u32 = 56;
+    const VERSION_MASK: u64 = (1 << Self::VERSION_BITS) - 1;
+
+    fn new(version: u64, kind: SessionKind) -> Self {
+        let kind: u64 = match kind {
+            SessionKind::Browser => 0,
+            SessionKind::Remembered => 1,
+            SessionKind::Api => 2,
+        };
+        Self((version & Self::VERSION_MASK) | (kind << Self::VERSION_BITS))
+    }
+
+    fn version(self) -> u64 {
+        self.0 & Self::VERSION_MASK
+    }
+
+    fn kind(self) -> SessionKind {
+        match self.0 >> Self::VERSION_BITS {
+            1 => SessionKind::Remembered,
+            2 => SessionKind::Api,
+            _ => SessionKind::Browser,
+        }
+    }
+
+    /// One more write.
+    fn bump(&mut self) {
+        *self = Self::new(self.version().wrapping_add(1), self.kind());
+    }
 }
 
 /// A time as nanoseconds since the Unix epoch: half the size of a `SystemTime`, exact for
@@ -115,8 +151,7 @@ impl Stored {
             expires_at: Nanos::new(record.expires_at),
             absolute_expires_at: Nanos::new(record.absolute_expires_at),
             authenticated_at: Nanos::from_opt(record.authenticated_at),
-            version: record.version,
-            kind: record.kind,
+            version: VersionAndKind::new(record.version, record.kind),
         })
     }
 
@@ -137,8 +172,8 @@ impl Stored {
             absolute_expires_at: self.absolute_expires_at.get(),
             authenticated_at: self.authenticated_at.get_opt(),
             device: self.device.as_deref().map(str::to_owned),
-            version: self.version,
-            kind: self.kind,
+            version: self.version.version(),
+            kind: self.version.kind(),
         }
     }
 
@@ -154,7 +189,7 @@ impl Stored {
             created_at: self.created_at.get(),
             last_seen: self.last_seen.get(),
             expires_at: self.expires_at.get(),
-            kind: self.kind,
+            kind: self.version.kind(),
         }
     }
 
@@ -192,7 +227,7 @@ impl Stored {
         if let Some(t) = update.expires_at {
             self.expires_at = Nanos::new(t);
         }
-        self.version += 1;
+        self.version.bump();
     }
 }
 
@@ -700,19 +735,16 @@ impl Inner {
 impl MemoryStore {
     fn load_record(&self, key: &SessionKey, now: SystemTime) -> Option<Record> {
         self.ensure_sweeper();
-        let found = self
-            .inner
-            .records
-            .get(key)
-            .map(|r| (!r.is_expired(now)).then(|| r.to_record()));
-        match found {
-            Some(Some(record)) => Some(record),
-            Some(None) => {
-                self.inner.remove_if_expired(key, now);
-                None
-            }
-            None => None,
+        // The record is built straight into the answer (no `Option<Option<Record>>` to
+        // unwrap: each step was a copy of it).
+        match self.inner.records.get(key) {
+            None => return None,
+            Some(r) if !r.is_expired(now) => return Some(r.to_record()),
+            Some(_) => {}
         }
+        // Expired. The read guard is gone here: the removal takes the shard's write lock.
+        self.inner.remove_if_expired(key, now);
+        None
     }
 
     fn create_record(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
@@ -785,7 +817,7 @@ impl SessionStore for MemoryStore {
                 inner.remove(new);
                 Ok(false)
             }
-            Some(mut latest) if latest.version != seen_version => {
+            Some(mut latest) if latest.version.version() != seen_version => {
                 // Another request saved fields between our read and the move: keep them.
                 latest.apply(update);
                 if let Some(mut slot) = inner.records.get_mut(new) {
@@ -908,6 +940,29 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod size_tests {
     use super::*;
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn the_kind_costs_a_stored_record_no_padding() {
+        assert_eq!(std::mem::size_of::<Stored>(), 120);
+    }
+
+    #[test]
+    fn version_and_kind_round_trip() {
+        for kind in [
+            SessionKind::Browser,
+            SessionKind::Remembered,
+            SessionKind::Api,
+        ] {
+            for version in [0, 1, 41, VersionAndKind::VERSION_MASK] {
+                let packed = VersionAndKind::new(version, kind);
+                assert_eq!((packed.version(), packed.kind()), (version, kind));
+            }
+            let mut packed = VersionAndKind::new(7, kind);
+            packed.bump();
+            assert_eq!((packed.version(), packed.kind()), (8, kind));
+        }
+    }
 
     #[cfg(target_pointer_width = "64")]
     #[test]
