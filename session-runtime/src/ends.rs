@@ -250,6 +250,76 @@ impl SessionEnds {
     }
 }
 
+/// A server-backed store's subscription to its ended sessions, as [`keep_subscribed`]
+/// holds it (`store/pg_listen.rs`, `store/redis_listen.rs`).
+#[cfg(any(feature = "postgres", feature = "redis"))]
+pub(crate) trait Subscription: Send {
+    /// The public id of the next session that ended; `None` once the connection is lost.
+    fn next_end(&mut self) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// Keeps `hub` subscribed for as long as it exists: calls `subscribe(attempt)` (attempt 0,
+/// 1, ...) until it succeeds, reports `connected`, then every end; on a lost connection it
+/// reports `disconnected` (every current wait ends with an error) and subscribes again.
+/// `subscribe` answers `Err(Some(why))` to be tried again shortly, `Err(None)` to give up
+/// (the store was closed).
+#[cfg(any(feature = "postgres", feature = "redis"))]
+pub(crate) async fn keep_subscribed<S, F, Fut>(hub: std::sync::Weak<SessionEnds>, mut subscribe: F)
+where
+    S: Subscription,
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<S, Option<String>>>,
+{
+    /// How long a (re)subscription may take.
+    const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// How long to wait after a failed subscription before trying again.
+    const RETRY_AFTER: Duration = Duration::from_millis(500);
+    /// How often an idle subscription checks that its store still exists.
+    const IDLE_CHECK: Duration = Duration::from_secs(30);
+
+    for attempt in 0.. {
+        let subscribed = tokio::time::timeout(CONNECT_TIMEOUT, subscribe(attempt)).await;
+        let mut subscription = match subscribed {
+            Ok(Ok(subscription)) => subscription,
+            Ok(Err(None)) => return,
+            failed => {
+                if hub.strong_count() == 0 {
+                    return;
+                }
+                let error = match failed {
+                    Ok(Err(Some(error))) => error,
+                    _ => "timed out".to_owned(),
+                };
+                tracing::warn!(%error, "could not subscribe to ended sessions; retrying");
+                tokio::time::sleep(RETRY_AFTER).await;
+                continue;
+            }
+        };
+        match hub.upgrade() {
+            Some(hub) => hub.connected(),
+            None => return,
+        }
+        loop {
+            match tokio::time::timeout(IDLE_CHECK, subscription.next_end()).await {
+                Ok(Some(id)) => match hub.upgrade() {
+                    Some(hub) => hub.ended(&PublicId::new(id)),
+                    None => return,
+                },
+                Ok(None) => {
+                    tracing::warn!("lost the connection subscribed to ended sessions");
+                    match hub.upgrade() {
+                        Some(hub) => hub.disconnected(),
+                        None => return,
+                    }
+                    break;
+                }
+                Err(_idle) if hub.strong_count() == 0 => return,
+                Err(_idle) => {}
+            }
+        }
+    }
+}
+
 /// One registered wait: its outcome arrives on `rx`.
 pub(crate) struct Registration {
     hub: Arc<SessionEnds>,

@@ -4,21 +4,12 @@
 //! wait, tells the process's [`SessionEnds`] hub.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
-use crate::ends::SessionEnds;
-use crate::token::PublicId;
-
-/// How long a (re)connection of the listener may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the listener waits after a failed connection before it tries again.
-const RETRY_AFTER: Duration = Duration::from_millis(500);
-/// How often an idle listener checks that its store still exists.
-const IDLE_CHECK: Duration = Duration::from_secs(30);
+use crate::ends::{SessionEnds, Subscription, keep_subscribed};
 
 /// The channel of a table's ended sessions: a name of its own per table (an identifier
 /// Postgres keeps whole, whatever the table's name).
@@ -35,58 +26,34 @@ pub(super) fn hub(pool: PgPool, channel: String) -> Arc<SessionEnds> {
     })
 }
 
-/// Listens on `channel` for as long as the hub exists: tells it of every notice, and of
-/// every lost connection (then subscribes again).
+/// Listens on `channel` for as long as the hub exists (see [`keep_subscribed`]).
 async fn listen(pool: PgPool, channel: String, hub: Weak<SessionEnds>) {
-    loop {
-        let mut listener = match subscribe(&pool, &channel).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                if hub.strong_count() == 0 || pool.is_closed() {
-                    return;
-                }
-                tracing::warn!(%error, "could not listen for ended sessions; retrying");
-                tokio::time::sleep(RETRY_AFTER).await;
-                continue;
-            }
-        };
-        match hub.upgrade() {
-            Some(hub) => hub.connected(),
-            None => return,
+    keep_subscribed(hub, |_attempt| async {
+        if pool.is_closed() {
+            return Err(None);
         }
-        loop {
-            match tokio::time::timeout(IDLE_CHECK, listener.try_recv()).await {
-                Ok(Ok(Some(notice))) => match hub.upgrade() {
-                    Some(hub) => hub.ended(&PublicId::new(notice.payload())),
-                    None => return,
-                },
-                // The connection was lost (`None`) or failed: every wait ends with an error,
-                // and the next subscription starts over.
-                Ok(Ok(None) | Err(_)) => {
-                    tracing::warn!("lost the connection that listens for ended sessions");
-                    match hub.upgrade() {
-                        Some(hub) => hub.disconnected(),
-                        None => return,
-                    }
-                    break;
-                }
-                Err(_idle) if hub.strong_count() == 0 => return,
-                Err(_idle) => {}
-            }
-        }
-    }
+        let mut listener = PgListener::connect_with(&pool)
+            .await
+            .map_err(|e| Some(e.to_string()))?;
+        // A lost connection is `keep_subscribed`'s to handle: the waits it may have missed
+        // end with an error, and then it subscribes again.
+        listener.eager_reconnect(false);
+        listener
+            .listen(&channel)
+            .await
+            .map_err(|e| Some(e.to_string()))?;
+        Ok(Notices(listener))
+    })
+    .await;
 }
 
-async fn subscribe(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
-    let connect = async {
-        let mut listener = PgListener::connect_with(pool).await?;
-        // A lost connection is this module's to handle: the waits it may have missed end
-        // with an error, and then it subscribes again.
-        listener.eager_reconnect(false);
-        listener.listen(channel).await?;
-        Ok(listener)
-    };
-    tokio::time::timeout(CONNECT_TIMEOUT, connect)
-        .await
-        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+/// A `LISTEN` connection.
+struct Notices(PgListener);
+
+impl Subscription for Notices {
+    async fn next_end(&mut self) -> Option<String> {
+        // `Ok(None)`: the connection was lost; an error is as good as lost.
+        let notice = self.0.try_recv().await.ok()??;
+        Some(notice.payload().to_owned())
+    }
 }

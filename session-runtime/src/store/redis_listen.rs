@@ -6,19 +6,10 @@
 //! that loses its node subscribes on the next.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use futures_util::StreamExt as _;
 
-use crate::ends::SessionEnds;
-use crate::token::PublicId;
-
-/// How long a (re)subscription may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the listener waits after a failed subscription before it tries again.
-const RETRY_AFTER: Duration = Duration::from_millis(500);
-/// How often an idle listener checks that its store still exists.
-const IDLE_CHECK: Duration = Duration::from_secs(30);
+use crate::ends::{SessionEnds, Subscription, keep_subscribed};
 
 /// The channel of a prefix's ended sessions (the scripts publish on `prefix .. 'ended'`).
 pub(super) fn channel(prefix: &str) -> String {
@@ -33,59 +24,36 @@ pub(super) fn hub(clients: Vec<redis::Client>, channel: String) -> Arc<SessionEn
     })
 }
 
-/// Subscribes to `channel` for as long as the hub exists: tells it of every message, and
-/// of every lost connection (then subscribes again, on the next of `clients`).
+/// Subscribes to `channel` for as long as the hub exists, each time on the next of
+/// `clients` (see [`keep_subscribed`]).
 async fn listen(clients: Vec<redis::Client>, channel: String, hub: Weak<SessionEnds>) {
-    let mut next = 0;
-    loop {
-        let client = &clients[next % clients.len()];
-        next += 1;
-        let subscribed = tokio::time::timeout(CONNECT_TIMEOUT, async {
-            let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(&channel).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        })
-        .await;
-        let pubsub = match subscribed {
-            Ok(Ok(pubsub)) => pubsub,
-            failed => {
-                if hub.strong_count() == 0 {
-                    return;
-                }
-                let error = match failed {
-                    Ok(Err(error)) => error.to_string(),
-                    _ => "timed out".to_owned(),
-                };
-                tracing::warn!(%error, "could not subscribe to ended sessions; retrying");
-                tokio::time::sleep(RETRY_AFTER).await;
-                continue;
-            }
-        };
-        match hub.upgrade() {
-            Some(hub) => hub.connected(),
-            None => return,
+    keep_subscribed(hub, |attempt| {
+        let client = &clients[attempt % clients.len()];
+        let channel = &channel;
+        async move {
+            let mut pubsub = client
+                .get_async_pubsub()
+                .await
+                .map_err(|e| Some(e.to_string()))?;
+            pubsub
+                .subscribe(channel)
+                .await
+                .map_err(|e| Some(e.to_string()))?;
+            Ok(Messages(pubsub.into_on_message()))
         }
-        let mut messages = pubsub.into_on_message();
+    })
+    .await;
+}
+
+/// A pub/sub connection's messages.
+struct Messages(redis::aio::PubSubStream);
+
+impl Subscription for Messages {
+    async fn next_end(&mut self) -> Option<String> {
         loop {
-            match tokio::time::timeout(IDLE_CHECK, messages.next()).await {
-                Ok(Some(message)) => {
-                    let Some(hub) = hub.upgrade() else { return };
-                    if let Ok(id) = message.get_payload::<String>() {
-                        hub.ended(&PublicId::new(id));
-                    }
-                }
-                // The connection was lost: every wait ends with an error, and the next
-                // subscription starts over.
-                Ok(None) => {
-                    tracing::warn!("lost the connection subscribed to ended sessions");
-                    match hub.upgrade() {
-                        Some(hub) => hub.disconnected(),
-                        None => return,
-                    }
-                    break;
-                }
-                Err(_idle) if hub.strong_count() == 0 => return,
-                Err(_idle) => {}
+            // `None`: the connection was lost. A payload that is not text is no public id.
+            if let Ok(id) = self.0.next().await?.get_payload::<String>() {
+                return Some(id);
             }
         }
     }
